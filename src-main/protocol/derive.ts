@@ -1,0 +1,170 @@
+// Every key-schedule derivation of docs/PROTOCOL.md section 3, in one place. Each is
+// domain-separated by its label and hashes length-prefixed fields (Crypto.hash).
+import type { Crypto } from './crypto';
+import type { Nick, Participant, SignKeyPair } from './types';
+import { compareBytes } from './types';
+
+const encoder = new TextEncoder();
+const EMPTY = new Uint8Array(0);
+
+/** `U = (nick, LT)` as one field: its own length-prefixed encoding. */
+export function encodeU(crypto: Crypto, nick: Nick, lt: Uint8Array): Uint8Array {
+  return crypto.hash('U', encoder.encode(nick), lt);
+}
+
+/** Participant order: sorted by nick, bytewise on UTF-8. */
+export function sortParticipants<T extends { nick: Nick }>(list: readonly T[]): T[] {
+  return [...list].sort((a, b) => compareBytes(encoder.encode(a.nick), encoder.encode(b.nick)));
+}
+
+export function deriveSid(
+  crypto: Crypto,
+  parentSid: Uint8Array | null,
+  participants: readonly Participant[],
+): Uint8Array {
+  const fields: Uint8Array[] = [parentSid ?? EMPTY];
+  for (const p of participants) fields.push(encodeU(crypto, p.nick, p.lt), p.eph);
+  return crypto.hash('sid', ...fields);
+}
+
+export interface OwnKeys {
+  readonly nick: Nick;
+  readonly lt: SignKeyPair;
+  readonly eph: SignKeyPair;
+}
+
+/**
+ * Triple DH between us and `peer`. `F` is the side whose (LT public key, nick) sorts first.
+ * k = H("tdh", DH(LT_F, E_S), DH(E_F, LT_S), DH(E_F, E_S), U_F, U_S).
+ */
+export function tripleDh(crypto: Crypto, own: OwnKeys, peer: Participant): Uint8Array {
+  const ownU = encodeU(crypto, own.nick, own.lt.publicKey);
+  const peerU = encodeU(crypto, peer.nick, peer.lt);
+  let order = compareBytes(own.lt.publicKey, peer.lt);
+  if (order === 0) order = compareBytes(encoder.encode(own.nick), encoder.encode(peer.nick));
+  const weAreFirst = order <= 0;
+  const ltF_eS = weAreFirst
+    ? crypto.dh(own.lt.secretKey, peer.eph)
+    : crypto.dh(own.eph.secretKey, peer.lt);
+  const eF_ltS = weAreFirst
+    ? crypto.dh(own.eph.secretKey, peer.lt)
+    : crypto.dh(own.lt.secretKey, peer.eph);
+  const eF_eS = crypto.dh(own.eph.secretKey, peer.eph);
+  const [uF, uS] = weAreFirst ? [ownU, peerU] : [peerU, ownU];
+  const k = crypto.hash('tdh', ltF_eS, eF_ltS, eF_eS, uF, uS);
+  crypto.wipe(ltF_eS);
+  crypto.wipe(eF_ltS);
+  crypto.wipe(eF_eS);
+  return k;
+}
+
+/** kc_ij = H("auth", k_ij, sid, U_j): i's token addressed to j. */
+export function authToken(
+  crypto: Crypto,
+  k: Uint8Array,
+  sid: Uint8Array,
+  to: { nick: Nick; lt: Uint8Array },
+): Uint8Array {
+  return crypto.hash('auth', k, sid, encodeU(crypto, to.nick, to.lt));
+}
+
+/** s_i = H("ring", k_{i,i+1}, sid). */
+export function ringSecret(crypto: Crypto, k: Uint8Array, sid: Uint8Array): Uint8Array {
+  return crypto.hash('ring', k, sid);
+}
+
+export function xor(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.length);
+  for (let i = 0; i < a.length; i++) out[i] = (a[i] as number) ^ (b[i] as number);
+  return out;
+}
+
+/**
+ * Walk the ring from our own s_i using everyone's shares z_j = s_j XOR s_{j-1}, then
+ * sk = H("key", sid, s_0, ..., s_{n-1}).
+ */
+export function sessionKey(
+  crypto: Crypto,
+  sid: Uint8Array,
+  ownIndex: number,
+  ownSecret: Uint8Array,
+  shares: readonly Uint8Array[],
+): Uint8Array {
+  const n = shares.length;
+  const secrets: Uint8Array[] = new Array<Uint8Array>(n);
+  secrets[ownIndex] = ownSecret;
+  let s = ownSecret;
+  for (let step = 1; step < n; step++) {
+    const j = (ownIndex + step) % n;
+    s = xor(s, shares[j] as Uint8Array);
+    secrets[j] = s;
+  }
+  return crypto.hash('key', sid, ...secrets);
+}
+
+/** conf_i = H("confirm", sk, sid, U_i, parent_transcript). */
+export function confirmation(
+  crypto: Crypto,
+  sk: Uint8Array,
+  sid: Uint8Array,
+  who: { nick: Nick; lt: Uint8Array },
+  parentTranscript: Uint8Array,
+): Uint8Array {
+  return crypto.hash('confirm', sk, sid, encodeU(crypto, who.nick, who.lt), parentTranscript);
+}
+
+function u32(n: number): Uint8Array {
+  const b = new Uint8Array(4);
+  new DataView(b.buffer).setUint32(0, n);
+  return b;
+}
+
+function u64(n: number): Uint8Array {
+  const b = new Uint8Array(8);
+  new DataView(b.buffer).setBigUint64(0, BigInt(n));
+  return b;
+}
+
+/** Per-sender, per-number message key; the session key itself never encrypts. */
+export function messageKey(
+  crypto: Crypto,
+  sk: Uint8Array,
+  sender: number,
+  number: number,
+): Uint8Array {
+  return crypto.hash('message-key', sk, u32(sender), u64(number));
+}
+
+export function transcriptStart(crypto: Crypto, sk: Uint8Array, sid: Uint8Array): Uint8Array {
+  return crypto.hash('transcript', sk, sid);
+}
+
+export function transcriptNext(
+  crypto: Crypto,
+  previous: Uint8Array,
+  seq: number,
+  bytes: Uint8Array,
+): Uint8Array {
+  return crypto.hash('transcript', previous, u64(seq), bytes);
+}
+
+/**
+ * Fingerprint of a long-term public key: 30 digits in 6 groups of 5, from BLAKE2b-256 over a
+ * fixed label. Stable across releases: changing it is a protocol version change.
+ */
+export function fingerprint(crypto: Crypto, ltPublic: Uint8Array): string {
+  const digest = crypto.hash('fingerprint-v1', ltPublic);
+  const groups: string[] = [];
+  for (let g = 0; g < 6; g++) {
+    let value = 0;
+    for (let i = 0; i < 5; i++) value = value * 256 + (digest[g * 5 + i] as number);
+    groups.push(String(value % 100000).padStart(5, '0'));
+  }
+  return groups.join(' ');
+}
+
+/** Safety number for two users: both fingerprints in a canonical order. */
+export function safetyNumber(crypto: Crypto, a: Uint8Array, b: Uint8Array): string {
+  const [x, y] = compareBytes(a, b) <= 0 ? [a, b] : [b, a];
+  return `${fingerprint(crypto, x)} ${fingerprint(crypto, y)}`;
+}

@@ -1,0 +1,74 @@
+// What the engine consumes and what it asks its host to do. The engine performs no I/O: every
+// input arrives here, every output leaves as an Effect.
+import type { Nick, Seq, Sid } from './types';
+import type { SessionStatus } from './transitions';
+
+/** Ordered events from the relay, in `seq` order, plus local inputs (timers, user commands). */
+export type EngineInput =
+  | { kind: 'joined'; seq: Seq; nick: Nick; at: number; membersBefore?: readonly Nick[] }
+  | { kind: 'left'; seq: Seq; nick: Nick; at: number }
+  | { kind: 'message'; seq: Seq; nick: Nick; data: Uint8Array; at: number }
+  | { kind: 'timer'; key: string; at: number }
+  | { kind: 'send-chat'; text: string; at: number }
+  | { kind: 'leave'; at: number }
+  | { kind: 'rekey'; at: number };
+
+export interface Progress {
+  sid: Sid;
+  kind: SessionKind;
+  participants: number;
+  tokens: { have: number; need: number };
+  shares: { have: number; need: number };
+  confirmations: { have: number; need: number };
+}
+
+export type SessionKind = 'genesis' | 'join' | 'leave' | 'rekey';
+
+export type JoinPhase =
+  'requesting' | 'waiting-for-members' | 'authenticating' | 'founding-room' | 'member' | 'left';
+
+export type AppEvent =
+  | {
+      type: 'session';
+      sid: Sid;
+      status: SessionStatus;
+      members: Nick[];
+      reason: string;
+      seq: Seq;
+      parent: Sid | null;
+      kind: SessionKind;
+    }
+  | { type: 'member-joining'; nick: Nick; sid: Sid; seq: Seq }
+  | { type: 'member-joined'; nick: Nick; sid: Sid; seq: Seq }
+  | { type: 'member-left'; nick: Nick; sid: Sid; seq: Seq; reason: string }
+  | { type: 'member-cannot-read'; nick: Nick; sid: Sid; seq: Seq }
+  | { type: 'progress'; progress: Progress; seq: Seq }
+  | { type: 'join-phase'; phase: JoinPhase; detail: string }
+  | {
+      type: 'message';
+      from: Nick;
+      text: string;
+      sid: Sid;
+      seq: Seq;
+      transcript: 'ok' | 'mismatch' | 'unknown';
+      fingerprint: string;
+    }
+  | { type: 'warning'; code: WarningCode; message: string; seq?: Seq }
+  | { type: 'log'; seq: Seq; eventType: string; size: number; outcome: string };
+
+export type WarningCode =
+  | 'transcript-mismatch'
+  | 'key-mismatch'
+  | 'dropped-invalid-message'
+  | 'eviction'
+  | 'bad-joiner-token'
+  | 'bad-member-token'
+  | 'sid-collision'
+  | 'state-transfer';
+
+export type Effect =
+  | { type: 'send'; data: Uint8Array }
+  | { type: 'event'; event: AppEvent }
+  | { type: 'arm-timer'; key: string; afterMs: number }
+  | { type: 'cancel-timer'; key: string }
+  | { type: 'persist'; seq: Seq };

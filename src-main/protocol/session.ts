@@ -1,0 +1,118 @@
+// One session: its public face (participants, who contributed, who confirmed, status history),
+// which every client of the room tracks alike, and the private keys of a client taking part.
+import type { Progress, SessionKind } from './events';
+import type { Nick, Participant, Seq, SignKeyPair, Sid } from './types';
+import type { SessionStatus, TransitionReason } from './transitions';
+import { checkTransition, describeReason } from './transitions';
+
+export interface HistoryEntry {
+  status: SessionStatus;
+  reason: string;
+  seq: Seq;
+  at: number;
+}
+
+/** Secrets of a participant; absent for sessions this client only observes. */
+export interface OwnPart {
+  index: number;
+  eph: SignKeyPair;
+  /** s_i and s_{i-1}, once computed. */
+  ringSecret: Uint8Array;
+  /** Pairwise keys k_ij by participant index (neighbours, and the joiner or all members). */
+  pairKeys: Map<number, Uint8Array>;
+  /** Tokens addressed to us that verified, by sender index. */
+  tokensOk: Set<number>;
+  parentTranscript: Uint8Array;
+  sk: Uint8Array | null;
+  next: SignKeyPair | null;
+  /** Transcript chain over this session's CHAT, as (seq, hash) points. */
+  chain: { seq: number; hash: Uint8Array }[];
+  sendCounter: number;
+  seenChat: Set<string>;
+}
+
+export class Session {
+  status: SessionStatus = 'in-limbo';
+  readonly history: HistoryEntry[] = [];
+  readonly shares: (Uint8Array | null)[];
+  /** Next ephemeral public key announced in each participant's confirmation. */
+  readonly confirmed: (Uint8Array | null)[];
+  readonly indexByNick = new Map<Nick, number>();
+  own: OwnPart | null = null;
+  /** Join sessions only: the members that vetoed the joiner's token. */
+  readonly vetoes = new Set<Nick>();
+
+  constructor(
+    readonly sid: Sid,
+    readonly sidBytes: Uint8Array,
+    readonly parent: Sid | null,
+    readonly kind: SessionKind,
+    readonly participants: readonly Participant[],
+    readonly joiner: Nick | null,
+    readonly createdSeq: Seq,
+    readonly createdAt: number,
+  ) {
+    participants.forEach((p, i) => this.indexByNick.set(p.nick, i));
+    this.shares = participants.map(() => null);
+    this.confirmed = participants.map(() => null);
+  }
+
+  get members(): Nick[] {
+    return this.participants.map((p) => p.nick);
+  }
+
+  get joinerIndex(): number {
+    return this.joiner === null ? -1 : (this.indexByNick.get(this.joiner) ?? -1);
+  }
+
+  record(status: SessionStatus, reason: TransitionReason, seq: Seq, at: number): string {
+    const text = describeReason(reason);
+    this.history.push({ status, reason: text, seq, at });
+    return text;
+  }
+
+  /** Apply a status change through the transition table. Returns the reason text, or null. */
+  transition(to: SessionStatus, reason: TransitionReason, seq: Seq, at: number): string | null {
+    const check = checkTransition(this.status, to);
+    if (!check.ok) return null;
+    this.status = to;
+    if (to === 'dead') this.wipeSecrets();
+    return this.record(to, reason, seq, at);
+  }
+
+  allConfirmed(): boolean {
+    return this.confirmed.every((c) => c !== null);
+  }
+
+  allShares(): boolean {
+    return this.shares.every((s) => s !== null);
+  }
+
+  progress(): Progress {
+    const n = this.participants.length;
+    const tokensNeed =
+      this.kind !== 'join' || !this.own ? 0 : this.own.index === this.joinerIndex ? n - 1 : 1;
+    return {
+      sid: this.sid,
+      kind: this.kind,
+      participants: n,
+      tokens: {
+        have: this.own ? Math.min(this.own.tokensOk.size, tokensNeed) : 0,
+        need: tokensNeed,
+      },
+      shares: { have: this.shares.filter((s) => s !== null).length, need: n },
+      confirmations: { have: this.confirmed.filter((c) => c !== null).length, need: n },
+    };
+  }
+
+  /** Forget every secret of a session that can no longer be used (architecture rule 6). */
+  wipeSecrets(): void {
+    const own = this.own;
+    if (!own) return;
+    own.ringSecret.fill(0);
+    for (const k of own.pairKeys.values()) k.fill(0);
+    own.pairKeys.clear();
+    own.sk?.fill(0);
+    own.sk = null;
+  }
+}

@@ -1,0 +1,47 @@
+// The public room state a sponsor hands a joiner, so that the joiner can follow the room's
+// decisions (which session wins) from the event that created its join session onwards.
+// Everything in it is public: keys here are public keys, never secrets.
+import * as v from 'valibot';
+import { anyBytes, decodeMsgpack, encodeMsgpack, MAX_NICK_BYTES } from './codec';
+
+const bytes32 = v.pipe(
+  anyBytes,
+  v.check((b) => b.length === 32, 'expected 32 bytes'),
+);
+const nick = v.pipe(
+  v.string(),
+  v.check((s) => s.length > 0 && new TextEncoder().encode(s).length <= MAX_NICK_BYTES, 'bad nick'),
+);
+const participant = v.strictObject({ nick, lt: bytes32, eph: bytes32 });
+
+export const publicStateSchema = v.strictObject({
+  seq: v.pipe(v.number(), v.integer(), v.minValue(0)),
+  current: v.strictObject({
+    sid: bytes32,
+    parent: v.union([bytes32, v.null()]),
+    participants: v.pipe(v.array(participant), v.minLength(1), v.maxLength(4096)),
+    next: v.array(bytes32),
+  }),
+  pendingJoiners: v.array(v.strictObject({ nick, lt: bytes32, eph: bytes32, seq: v.number() })),
+  pendingLeavers: v.array(nick),
+  accusations: v.array(v.tuple([nick, v.array(nick)])),
+  rekey: v.boolean(),
+  limbo: v.array(
+    v.strictObject({
+      sid: bytes32,
+      confirmed: v.array(v.tuple([v.number(), bytes32])),
+      shares: v.array(v.number()),
+      createdSeq: v.number(),
+    }),
+  ),
+});
+
+export type PublicState = v.InferOutput<typeof publicStateSchema>;
+
+export function encodePublicState(state: PublicState): Uint8Array {
+  return encodeMsgpack(state);
+}
+
+export function decodePublicState(bytes: Uint8Array) {
+  return decodeMsgpack(publicStateSchema, bytes);
+}

@@ -1,0 +1,244 @@
+// An in-memory ordered relay with a fake clock that drives many engines in one process. Each
+// client reads the one room log at its own pace (the scheduler picks who reads next), which is
+// how the tests and the simulator explore interleavings.
+import { Crypto, cryptoReady, seededRandom } from '../../src-main/protocol/crypto';
+import type { AppEvent, Effect, EngineInput } from '../../src-main/protocol/events';
+import { RoomEngine } from '../../src-main/protocol/engine';
+import type { EngineConfig } from '../../src-main/protocol/engine';
+import type { Nick, Seq } from '../../src-main/protocol/types';
+import { asNick, asSeq } from '../../src-main/protocol/types';
+
+export type LogEvent =
+  | { kind: 'joined'; seq: Seq; nick: Nick; at: number }
+  | { kind: 'left'; seq: Seq; nick: Nick; at: number }
+  | { kind: 'message'; seq: Seq; nick: Nick; data: Uint8Array; at: number };
+
+export interface SimClient {
+  nick: Nick;
+  engine: RoomEngine;
+  crypto: Crypto;
+  cursor: number;
+  timers: Map<string, number>;
+  events: AppEvent[];
+  connected: boolean;
+  /** A silent client reads but never sends (a member that never answers). */
+  silent: boolean;
+  /** Transform applied to everything this client sends (for misbehaving clients). */
+  tamper?: (data: Uint8Array) => Uint8Array | null;
+  membersBefore: Nick[];
+}
+
+export async function ready(): Promise<void> {
+  await cryptoReady();
+}
+
+export class SimRelay {
+  readonly log: LogEvent[] = [];
+  readonly clients = new Map<string, SimClient>();
+  private readonly presence = new Set<Nick>();
+  clock = 0;
+  private rng: () => number;
+
+  constructor(
+    private readonly seed = 'sim',
+    private readonly config: Partial<EngineConfig> = {},
+  ) {
+    let x = 0;
+    for (const ch of seed) x = (x * 31 + ch.charCodeAt(0)) >>> 0;
+    x = x || 1;
+    this.rng = () => {
+      x ^= x << 13;
+      x >>>= 0;
+      x ^= x >>> 17;
+      x ^= x << 5;
+      x >>>= 0;
+      return x / 0x100000000;
+    };
+  }
+
+  random(): number {
+    return this.rng();
+  }
+
+  private append(event: Omit<LogEvent, 'seq' | 'at'> & { data?: Uint8Array }): LogEvent {
+    const full = { ...event, seq: asSeq(this.log.length + 1), at: this.clock } as LogEvent;
+    this.log.push(full);
+    return full;
+  }
+
+  /** A new client connects and joins the room. */
+  join(name: string, opts: { silent?: boolean; config?: Partial<EngineConfig> } = {}): SimClient {
+    const nick = asNick(name);
+    const crypto = new Crypto(seededRandom(`${this.seed}:${name}:${this.log.length}`));
+    const engine = new RoomEngine({
+      nick,
+      identity: crypto.signKeyPair(),
+      crypto,
+      limboTimeoutMs: 5_000,
+      joinRetryMs: 4_000,
+      drainMs: 10_000,
+      ...this.config,
+      ...opts.config,
+    });
+    const membersBefore = [...this.presence];
+    this.presence.add(nick);
+    const joined = this.append({ kind: 'joined', nick });
+    const client: SimClient = {
+      nick,
+      engine,
+      crypto,
+      cursor: joined.seq - 1,
+      timers: new Map(),
+      events: [],
+      connected: true,
+      silent: opts.silent ?? false,
+      membersBefore,
+    };
+    this.clients.set(name, client);
+    return client;
+  }
+
+  /** The relay reports a departure (connection dropped past the grace period, or left). */
+  disconnect(name: string): void {
+    const c = this.client(name);
+    if (!c.connected) return;
+    c.connected = false;
+    this.presence.delete(c.nick);
+    this.append({ kind: 'left', nick: c.nick });
+  }
+
+  client(name: string): SimClient {
+    const c = this.clients.get(name);
+    if (!c) throw new Error(`no client ${name}`);
+    return c;
+  }
+
+  /** Raw bytes appended to the log as if `name` had sent them (a forging relay or client). */
+  inject(name: string, data: Uint8Array): void {
+    this.append({ kind: 'message', nick: asNick(name), data });
+  }
+
+  command(name: string, input: EngineInput): void {
+    const c = this.client(name);
+    this.apply(c, c.engine.handle(input));
+  }
+
+  private apply(c: SimClient, effects: Effect[]): void {
+    for (const e of effects) {
+      switch (e.type) {
+        case 'send': {
+          if (!c.connected || c.silent) break;
+          const data = c.tamper ? c.tamper(e.data) : e.data;
+          if (data) this.append({ kind: 'message', nick: c.nick, data });
+          break;
+        }
+        case 'event':
+          c.events.push(e.event);
+          break;
+        case 'arm-timer':
+          c.timers.set(e.key, this.clock + e.afterMs);
+          break;
+        case 'cancel-timer':
+          c.timers.delete(e.key);
+          break;
+        case 'persist':
+          break;
+      }
+    }
+  }
+
+  private deliverNext(c: SimClient): boolean {
+    const event = this.log[c.cursor];
+    if (!event || !c.connected) return false;
+    c.cursor++;
+    const input: EngineInput =
+      event.kind === 'joined' && event.nick === c.nick
+        ? { ...event, membersBefore: c.membersBefore }
+        : event;
+    this.apply(c, c.engine.handle(input));
+    return true;
+  }
+
+  private behind(): SimClient[] {
+    return [...this.clients.values()].filter((c) => c.connected && c.cursor < this.log.length);
+  }
+
+  /** Deliver events in a random interleaving until every connected client is caught up. */
+  drain(maxSteps = 200_000): void {
+    for (let i = 0; i < maxSteps; i++) {
+      const behind = this.behind();
+      if (behind.length === 0) return;
+      const c = behind[Math.floor(this.rng() * behind.length)] as SimClient;
+      this.deliverNext(c);
+    }
+    throw new Error('drain did not converge');
+  }
+
+  /** Deliver up to `count` single events to random clients (partial progress, for interleaving). */
+  stepSome(count: number): void {
+    for (let i = 0; i < count; i++) {
+      const behind = this.behind();
+      if (behind.length === 0) return;
+      this.deliverNext(behind[Math.floor(this.rng() * behind.length)] as SimClient);
+    }
+  }
+
+  /** Advance the fake clock, firing timers, until the room is quiet or `maxMs` have passed. */
+  settle(maxMs = 60_000): void {
+    const end = this.clock + maxMs;
+    for (;;) {
+      this.drain();
+      let next: { c: SimClient; key: string; at: number } | null = null;
+      for (const c of this.clients.values()) {
+        if (!c.connected) continue;
+        for (const [key, at] of c.timers) if (!next || at < next.at) next = { c, key, at };
+      }
+      if (!next || next.at > end) {
+        this.clock = Math.max(this.clock, Math.min(end, next?.at ?? end));
+        return;
+      }
+      this.clock = Math.max(this.clock, next.at);
+      next.c.timers.delete(next.key);
+      this.apply(next.c, next.c.engine.handle({ kind: 'timer', key: next.key, at: this.clock }));
+    }
+  }
+
+  say(name: string, text: string): void {
+    this.command(name, { kind: 'send-chat', text, at: this.clock });
+  }
+
+  connected(): SimClient[] {
+    return [...this.clients.values()].filter((c) => c.connected);
+  }
+}
+
+export function messagesOf(c: SimClient): { from: string; text: string }[] {
+  return c.events.flatMap((e) => (e.type === 'message' ? [{ from: e.from, text: e.text }] : []));
+}
+
+export function currentOf(c: SimClient): { sid: string; members: string[] } | null {
+  const cur = c.engine.current;
+  return cur ? { sid: cur.sid, members: cur.members } : null;
+}
+
+/** Every connected member shares one current session with exactly the expected members. */
+export function assertConverged(relay: SimRelay, expected: string[]): string {
+  const members = relay.connected().filter((c) => expected.includes(c.nick));
+  const views = members.map((c) => ({
+    nick: c.nick,
+    cur: currentOf(c),
+    member: c.engine.isMember,
+  }));
+  const sids = new Set(views.map((v) => v.cur?.sid));
+  const problems: string[] = [];
+  if (sids.size !== 1) problems.push(`different current sids: ${JSON.stringify(views)}`);
+  for (const v of views) {
+    if (!v.member) problems.push(`${v.nick} is not a member`);
+    const got = [...(v.cur?.members ?? [])].sort();
+    if (JSON.stringify(got) !== JSON.stringify([...expected].sort())) {
+      problems.push(`${v.nick} sees members ${got.join(',')}`);
+    }
+  }
+  if (problems.length) throw new Error(problems.join('\n'));
+  return [...sids][0] as string;
+}
