@@ -1,6 +1,8 @@
-// The engine's only window onto cryptography. Everything goes through libsodium; randomness is
-// injected so that tests and the simulator are reproducible and the engine itself stays pure.
-import sodium from 'libsodium-wrappers-sumo';
+// The engine's only window onto cryptography: libsodium through a SodiumBackend (native or
+// WebAssembly, identical bytes). Randomness is injected so that tests and the simulator are
+// reproducible and the engine itself stays pure.
+import type { SodiumBackend } from './sodium-backend';
+import { backend, loadBackend } from './sodium-backend';
 import type { SignKeyPair } from './types';
 import { toHex } from './types';
 
@@ -16,11 +18,9 @@ export class CryptoError extends Error {
   }
 }
 
-let ready: Promise<void> | undefined;
-/** libsodium's WebAssembly must be initialised once before any `Crypto` is built. */
-export function cryptoReady(): Promise<void> {
-  ready ??= sodium.ready;
-  return ready;
+/** libsodium must be initialised once before any `Crypto` is built. */
+export async function cryptoReady(): Promise<SodiumBackend> {
+  return loadBackend();
 }
 
 const encoder = new TextEncoder();
@@ -40,44 +40,62 @@ export class Crypto {
   readonly counters: CryptoCounters = { sign: 0, verify: 0, scalarmult: 0, conversions: 0 };
   private readonly pkCurveCache = new Map<string, Uint8Array>();
   private readonly skCurveCache = new Map<string, Uint8Array>();
+  readonly na: SodiumBackend;
 
-  constructor(readonly random: Random) {}
+  /**
+   * `verifyMemo`, when given, remembers verification results by (signature, key, message
+   * digest). The simulator shares one across its many in-process clients, which all verify the
+   * same frames; a production client has no use for it.
+   */
+  constructor(
+    readonly random: Random,
+    private readonly verifyMemo?: Map<string, boolean>,
+    na?: SodiumBackend,
+  ) {
+    this.na = na ?? backend();
+  }
 
   /** `H(label, x1, x2, ...)`: BLAKE2b-256 over a label and length-prefixed fields. */
   hash(label: string, ...fields: Uint8Array[]): Uint8Array {
-    const state = sodium.crypto_generichash_init(null, 32);
-    const lengths = new Uint8Array(4);
-    const view = new DataView(lengths.buffer);
     const labelBytes = encoder.encode(label);
-    view.setUint32(0, labelBytes.length);
-    sodium.crypto_generichash_update(state, lengths);
-    sodium.crypto_generichash_update(state, labelBytes);
-    for (const field of fields) {
-      view.setUint32(0, field.length);
-      sodium.crypto_generichash_update(state, lengths);
-      sodium.crypto_generichash_update(state, field);
-    }
-    return sodium.crypto_generichash_final(state, 32);
+    let total = 4 + labelBytes.length;
+    for (const f of fields) total += 4 + f.length;
+    const input = new Uint8Array(total);
+    const view = new DataView(input.buffer);
+    let offset = 0;
+    const put = (bytes: Uint8Array) => {
+      view.setUint32(offset, bytes.length);
+      input.set(bytes, offset + 4);
+      offset += 4 + bytes.length;
+    };
+    put(labelBytes);
+    for (const f of fields) put(f);
+    return this.na.generichash(32, input, null);
   }
 
   signKeyPair(): SignKeyPair {
-    const kp = sodium.crypto_sign_seed_keypair(this.random(32));
-    return { publicKey: kp.publicKey, secretKey: kp.privateKey };
+    return this.na.signSeedKeypair(this.random(32));
   }
 
   sign(message: Uint8Array, secretKey: Uint8Array): Uint8Array {
     this.counters.sign++;
-    return sodium.crypto_sign_detached(message, secretKey);
+    return this.na.sign(message, secretKey);
   }
 
   verify(signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array): boolean {
     if (signature.length !== 64 || publicKey.length !== 32) return false;
+    const memoKey = this.verifyMemo
+      ? toHex(signature) + toHex(publicKey) + toHex(this.na.generichash(16, message, null))
+      : '';
+    const memo = this.verifyMemo?.get(memoKey);
+    if (memo !== undefined) return memo;
     this.counters.verify++;
-    try {
-      return sodium.crypto_sign_verify_detached(signature, message, publicKey);
-    } catch {
-      return false;
+    const ok = this.na.verify(signature, message, publicKey);
+    if (this.verifyMemo) {
+      if (this.verifyMemo.size > 100_000) this.verifyMemo.clear();
+      this.verifyMemo.set(memoKey, ok);
     }
+    return ok;
   }
 
   /** X25519 between our Ed25519 secret key and their Ed25519 public key (Montgomery forms). */
@@ -85,13 +103,8 @@ export class Crypto {
     const sk = this.curveSecret(ourSecret);
     const pk = this.curvePublic(theirPublic);
     this.counters.scalarmult++;
-    let shared: Uint8Array;
-    try {
-      shared = sodium.crypto_scalarmult(sk, pk);
-    } catch {
-      throw new CryptoError('low-order-point', 'X25519 produced an all-zero result');
-    }
-    if (shared.every((b) => b === 0)) {
+    const shared = this.na.scalarmult(sk, pk);
+    if (!shared || shared.every((b) => b === 0)) {
       throw new CryptoError('low-order-point', 'X25519 produced an all-zero result');
     }
     return shared;
@@ -103,7 +116,7 @@ export class Crypto {
     if (!cached) {
       this.counters.conversions++;
       try {
-        cached = sodium.crypto_sign_ed25519_pk_to_curve25519(edPublic);
+        cached = this.na.pkToCurve(edPublic);
       } catch {
         throw new CryptoError('bad-key', 'not a valid Ed25519 public key');
       }
@@ -118,7 +131,7 @@ export class Crypto {
     let cached = this.skCurveCache.get(key);
     if (!cached) {
       this.counters.conversions++;
-      cached = sodium.crypto_sign_ed25519_sk_to_curve25519(edSecret);
+      cached = this.na.skToCurve(edSecret);
       this.remember(this.skCurveCache, key, cached);
     }
     return cached;
@@ -127,7 +140,10 @@ export class Crypto {
   private remember(cache: Map<string, Uint8Array>, key: string, value: Uint8Array): void {
     if (cache.size >= 4096) {
       const oldest = cache.keys().next().value;
-      if (oldest !== undefined) cache.delete(oldest);
+      if (oldest !== undefined) {
+        cache.get(oldest)?.fill(0);
+        cache.delete(oldest);
+      }
     }
     cache.set(key, value);
   }
@@ -135,13 +151,7 @@ export class Crypto {
   /** XChaCha20-Poly1305 (IETF) with a random nonce; returns `nonce || ciphertext`. */
   seal(plaintext: Uint8Array, associatedData: Uint8Array, key: Uint8Array): Uint8Array {
     const nonce = this.random(AEAD_NONCE_BYTES);
-    const ct = sodium.crypto_aead_xchacha20poly1305_ietf_encrypt(
-      plaintext,
-      associatedData,
-      null,
-      nonce,
-      key,
-    );
+    const ct = this.na.aeadEncrypt(plaintext, associatedData, nonce, key);
     const out = new Uint8Array(nonce.length + ct.length);
     out.set(nonce, 0);
     out.set(ct, nonce.length);
@@ -152,40 +162,45 @@ export class Crypto {
     if (sealed.length < AEAD_NONCE_BYTES + AEAD_TAG_BYTES) {
       throw new CryptoError('decrypt-failed', 'ciphertext too short');
     }
-    try {
-      return sodium.crypto_aead_xchacha20poly1305_ietf_decrypt(
-        null,
-        sealed.subarray(AEAD_NONCE_BYTES),
-        associatedData,
-        sealed.subarray(0, AEAD_NONCE_BYTES),
-        key,
-      );
-    } catch {
-      throw new CryptoError('decrypt-failed', 'authentication failed');
-    }
+    const plain = this.na.aeadDecrypt(
+      sealed.subarray(AEAD_NONCE_BYTES),
+      associatedData,
+      sealed.subarray(0, AEAD_NONCE_BYTES),
+      key,
+    );
+    if (!plain) throw new CryptoError('decrypt-failed', 'authentication failed');
+    return plain;
   }
 
   constantTimeEqual(a: Uint8Array, b: Uint8Array): boolean {
-    if (a.length !== b.length) return false;
-    return sodium.memcmp(a, b);
+    return a.length === b.length && this.na.memcmp(a, b);
   }
 
   /** Zero a secret that has been used up. */
   wipe(secret: Uint8Array): void {
-    sodium.memzero(secret);
+    this.na.memzero(secret);
   }
 }
 
 /** Cryptographic randomness for production hosts. */
-export const systemRandom: Random = (length) => sodium.randombytes_buf(length);
+export const systemRandom: Random = (length) => backend().randomBytes(length);
 
 /** A reproducible generator for tests and the simulator (NOT for production keys). */
 export function seededRandom(seed: string): Random {
   let counter = 0;
-  const key = sodium.crypto_generichash(32, encoder.encode(`conclave-test-rng:${seed}`), null);
+  const key = backend().generichash(32, encoder.encode(`conclave-test-rng:${seed}`), null);
   return (length) => {
-    const nonce = new Uint8Array(sodium.crypto_stream_chacha20_NONCEBYTES);
-    new DataView(nonce.buffer).setUint32(0, counter++);
-    return sodium.crypto_stream_chacha20(length, key, nonce);
+    const out = new Uint8Array(length);
+    for (let offset = 0; offset < length; offset += 64) {
+      const block = new Uint8Array(8);
+      new DataView(block.buffer).setBigUint64(0, BigInt(counter++));
+      out.set(
+        backend()
+          .generichash(64, block, key)
+          .subarray(0, Math.min(64, length - offset)),
+        offset,
+      );
+    }
+    return out;
   };
 }

@@ -97,6 +97,8 @@ export class RoomEngine {
   private readonly joinAttempts = new Map<string, SignKeyPair>();
   private joinRetries = 0;
   private sawConversation = false;
+  /** Nicks present when we arrived that have not left since: who could admit us. */
+  private possibleMembers = new Set<Nick>();
   private buffer: Ordered[] = [];
   private phase: JoinPhase = 'requesting';
 
@@ -205,6 +207,12 @@ export class RoomEngine {
         return this.onJoined(event);
       case 'left':
         this.presence.delete(event.nick);
+        if (this.possibleMembers.delete(event.nick) && this.possibleMembers.size === 0) {
+          // Everyone who could have been a member when we arrived is gone: what we saw of a
+          // conversation no longer counts, and unanswered requests may now found the room.
+          this.sawConversation = false;
+          this.joinRetries = 0;
+        }
         if (this.mode !== 'attached') return 'accepted';
         this.departure(event.nick, 'disconnected', event.seq, event.at);
         return 'accepted';
@@ -218,6 +226,7 @@ export class RoomEngine {
     if (event.nick !== this.nick || this.mode !== 'idle') return 'accepted';
     for (const m of event.membersBefore ?? []) this.presence.add(m);
     const others = (event.membersBefore ?? []).filter((m) => m !== this.nick);
+    this.possibleMembers = new Set(others);
     if (others.length === 0) {
       this.attachEmpty(event.seq);
       this.sendGenesis();
@@ -273,7 +282,10 @@ export class RoomEngine {
         );
       case 'LEAVE':
         return this.withBody(verified, 'LEAVE', index, () => {
-          if (session !== this.current) return 'not-current-session';
+          // A LEAVE signed in the previous session was in flight across a session change: the
+          // wish to leave still stands as long as the sender is a member of the current one.
+          if (session !== this.current && session !== this.draining) return 'not-current-session';
+          if (!this.current?.indexByNick.has(event.nick)) return 'ignored: not a member';
           if (this.pendingLeavers.has(event.nick)) return 'ignored: already leaving';
           this.departure(event.nick, 'left', event.seq, event.at);
           return 'accepted';
@@ -616,6 +628,8 @@ export class RoomEngine {
       chain: [],
       sendCounter: 0,
       seenChat: new Set<string>(),
+      mismatched: new Set<Nick>(),
+      inconsistent: false,
     };
   }
 
@@ -697,10 +711,26 @@ export class RoomEngine {
     let k = own.pairKeys.get(peerIndex);
     if (!k) {
       const peer = session.participants[peerIndex] as Participant;
-      k = tripleDh(this.crypto, { nick: this.nick, lt: this.identity, eph: own.eph }, peer);
+      // Sibling sessions on one parent reuse everyone's next ephemeral key, so the same pair
+      // key serves all of them: compute it once (each session keeps its own copy to wipe).
+      const cacheKey = `${toHex(own.eph.publicKey)}|${peer.nick}|${toHex(peer.lt)}|${toHex(peer.eph)}`;
+      let shared = this.pairKeyCache.get(cacheKey);
+      if (!shared) {
+        shared = tripleDh(this.crypto, { nick: this.nick, lt: this.identity, eph: own.eph }, peer);
+        this.pairKeyCache.set(cacheKey, shared);
+      }
+      k = shared.slice();
       own.pairKeys.set(peerIndex, k);
     }
     return k;
+  }
+
+  private readonly pairKeyCache = new Map<string, Uint8Array>();
+
+  /** Forget cached pair keys: they belong to ephemeral keys of sessions now superseded. */
+  private clearPairKeyCache(): void {
+    for (const k of this.pairKeyCache.values()) k.fill(0);
+    this.pairKeyCache.clear();
   }
 
   // ---- contributions and confirmations --------------------------------------------------------
@@ -788,6 +818,23 @@ export class RoomEngine {
     if (session.kind === 'join') {
       const need = own.index === session.joinerIndex ? session.participants.length - 1 : 1;
       if (own.tokensOk.size < need) return;
+    }
+    // The shares telescope around the ring: their XOR is zero unless someone lied about z.
+    // Confirming would agree on nothing, so we refuse and say so (docs/PROTOCOL.md, blame).
+    const sum = (session.shares as Uint8Array[]).reduce(
+      (acc, z) => xor(acc, z),
+      new Uint8Array(32),
+    );
+    if (sum.some((b) => b !== 0)) {
+      if (!own.inconsistent) {
+        own.inconsistent = true;
+        this.warn(
+          'inconsistent-shares',
+          `shares of ${session.sid.slice(0, 12)} do not add up`,
+          seq,
+        );
+      }
+      return;
     }
     own.sk = sessionKey(
       this.crypto,
@@ -885,11 +932,17 @@ export class RoomEngine {
       if (!old?.indexByNick.has(nick))
         this.emit({ type: 'member-joined', nick, sid: winner.sid, seq });
     }
+    if (winner.own?.sk && winner.own.mismatched.size > 0) {
+      // Accuse, in the new session, those whose confirmation disagreed with ours: a majority
+      // of agreeing members evicts the odd one out (rule 6), who may then rejoin.
+      this.sendTimeout(winner, [...winner.own.mismatched], false);
+    }
     if (winner.own?.sk) {
       winner.own.chain = [
         { seq, hash: transcriptStart(this.crypto, winner.own.sk, winner.sidBytes) },
       ];
     }
+    this.clearPairKeyCache();
     this.pendingJoiners = this.pendingJoiners.filter((j) => !winner.indexByNick.has(j.nick));
     this.pendingLeavers = new Set(
       [...this.pendingLeavers].filter((l) => winner.indexByNick.has(l)),
@@ -938,9 +991,34 @@ export class RoomEngine {
     if (!c || !c.indexByNick.has(nick) || this.pendingLeavers.has(nick)) return;
     this.pendingLeavers.add(nick);
     this.emit({ type: 'member-left', nick, sid: c.sid, seq, reason: how });
-    if (nick === this.nick)
+    if (nick === this.nick) {
       this.setPhase('left', `we ${how === 'evicted' ? 'were evicted' : 'left'}`);
+    }
+    if (c.members.every((m) => this.pendingLeavers.has(m))) {
+      this.conversationEnded(c, seq, at);
+      return;
+    }
     this.reconcile(seq, at, { kind: 'participant-left', nick });
+  }
+
+  /**
+   * Every member of the current session has left: nobody is left to admit the pending joiners.
+   * Each of them founds the room anew; the first genesis in the stream wins and its founder then
+   * admits the others, who are still pending in everyone's view.
+   */
+  private conversationEnded(c: Session, seq: Seq, at: number): void {
+    const why: TransitionReason = { kind: 'obsolete', detail: 'all members left' };
+    for (const s of this.limboOnCurrent()) this.kill(s, why, seq, at);
+    c.transition('in-limbo', why, seq, at);
+    this.emitSession(c, seq);
+    if (this.draining) this.kill(this.draining, { kind: 'draining-ended' }, seq, at);
+    this.draining = c.own?.sk ? c : null;
+    if (!this.draining) this.kill(c, why, seq, at);
+    this.current = null;
+    this.pendingLeavers.clear();
+    this.accusations.clear();
+    this.rekeyRequested = false;
+    if (this.pendingJoiners.some((j) => j.nick === this.nick)) this.sendGenesis();
   }
 
   private onTimeout(
@@ -1033,14 +1111,17 @@ export class RoomEngine {
     if (key.startsWith('limbo:')) {
       const session = this.sessions.get(asSid(key.slice(6)));
       if (!session || session.status !== 'in-limbo' || session.parent !== this.current?.sid) return;
+      // Missing shares are attributable; missing confirmations are not when the shares did not
+      // add up (everyone refused to confirm), so then nobody is accused for them.
+      const sharesIn = session.allShares();
+      const blameConfirmations = sharesIn && !session.own?.inconsistent;
       const missing = session.participants
-        .map((p, i) => ({ p, i }))
-        .filter(
-          ({ p, i }) =>
-            p.nick !== this.nick &&
-            (!session.shares[i] || (session.allShares() && !session.confirmed[i])),
-        )
-        .map(({ p }) => p.nick);
+        .filter((p) => p.nick !== this.nick)
+        .filter((p) => {
+          const i = session.indexByNick.get(p.nick) as number;
+          return !session.shares[i] || (blameConfirmations && !session.confirmed[i]);
+        })
+        .map((p) => p.nick);
       this.sendTimeout(session, missing, false);
       this.arm(key, this.limboTimeoutMs);
       return;

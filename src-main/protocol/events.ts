@@ -59,6 +59,7 @@ export type AppEvent =
 export type WarningCode =
   | 'transcript-mismatch'
   | 'key-mismatch'
+  | 'inconsistent-shares'
   | 'dropped-invalid-message'
   | 'eviction'
   | 'bad-joiner-token'

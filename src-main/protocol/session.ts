@@ -29,6 +29,10 @@ export interface OwnPart {
   chain: { seq: number; hash: Uint8Array }[];
   sendCounter: number;
   seenChat: Set<string>;
+  /** Participants whose confirmation disagreed with our key or transcript. */
+  mismatched: Set<Nick>;
+  /** The shares did not add up to zero: we refused to confirm. */
+  inconsistent: boolean;
 }
 
 export class Session {

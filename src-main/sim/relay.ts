@@ -1,12 +1,14 @@
 // An in-memory ordered relay with a fake clock that drives many engines in one process. Each
 // client reads the one room log at its own pace (the scheduler picks who reads next), which is
 // how the tests and the simulator explore interleavings.
-import { Crypto, cryptoReady, seededRandom } from '../../src-main/protocol/crypto';
-import type { AppEvent, Effect, EngineInput } from '../../src-main/protocol/events';
-import { RoomEngine } from '../../src-main/protocol/engine';
-import type { EngineConfig } from '../../src-main/protocol/engine';
-import type { Nick, Seq } from '../../src-main/protocol/types';
-import { asNick, asSeq } from '../../src-main/protocol/types';
+import { Crypto, cryptoReady, seededRandom } from '../protocol/crypto';
+import type { AppEvent, Effect, EngineInput } from '../protocol/events';
+import { RoomEngine } from '../protocol/engine';
+import type { EngineConfig } from '../protocol/engine';
+import type { Nick, Seq, SignKeyPair } from '../protocol/types';
+import { encodeFrame, parseFrame } from '../protocol/codec';
+import { decode } from '@msgpack/msgpack';
+import { asNick, asSeq } from '../protocol/types';
 
 export type LogEvent =
   | { kind: 'joined'; seq: Seq; nick: Nick; at: number }
@@ -38,6 +40,8 @@ export class SimRelay {
   private readonly presence = new Set<Nick>();
   clock = 0;
   private rng: () => number;
+  /** Shared by all in-process clients: they verify the same frames (see Crypto). */
+  private readonly verifyMemo = new Map<string, boolean>();
 
   constructor(
     private readonly seed = 'sim',
@@ -69,7 +73,10 @@ export class SimRelay {
   /** A new client connects and joins the room. */
   join(name: string, opts: { silent?: boolean; config?: Partial<EngineConfig> } = {}): SimClient {
     const nick = asNick(name);
-    const crypto = new Crypto(seededRandom(`${this.seed}:${name}:${this.log.length}`));
+    const crypto = new Crypto(
+      seededRandom(`${this.seed}:${name}:${this.log.length}`),
+      this.verifyMemo,
+    );
     const engine = new RoomEngine({
       nick,
       identity: crypto.signKeyPair(),
@@ -241,4 +248,32 @@ export function assertConverged(relay: SimRelay, expected: string[]): string {
   }
   if (problems.length) throw new Error(problems.join('\n'));
   return [...sids][0] as string;
+}
+
+/**
+ * Re-sign a frame after changing its body, with whichever of the client's keys signed it: how a
+ * malicious participant (not a forging relay) produces well-signed but wrong contributions.
+ */
+export function resign(
+  c: SimClient,
+  data: Uint8Array,
+  mutate: (body: Record<string, unknown>) => void,
+): Uint8Array {
+  const parsed = parseFrame(data);
+  if (!parsed.ok) throw new Error('resign: not a frame');
+  const engine = c.engine as unknown as {
+    joinAttempts: Map<string, SignKeyPair>;
+    current: { own: { eph: SignKeyPair; next: SignKeyPair | null } | null } | null;
+  };
+  const keys: SignKeyPair[] = [...engine.joinAttempts.values()];
+  const own = engine.current?.own;
+  if (own?.next) keys.push(own.next);
+  if (own) keys.push(own.eph);
+  const key = keys.find((k) =>
+    c.crypto.verify(parsed.value.signature, parsed.value.signed, k.publicKey),
+  );
+  if (!key) throw new Error('resign: no key of ours signed this frame');
+  const body = decode(parsed.value.body) as Record<string, unknown>;
+  mutate(body);
+  return encodeFrame(c.crypto, parsed.value.type, parsed.value.sid, body, key.secretKey);
 }

@@ -1,0 +1,215 @@
+// Random schedules over the in-memory relay, and the invariants of docs/PROTOCOL.md section 8
+// checked at the end of each. Used by the property tests and by `npm run simulate`.
+import type { SimClient } from './relay';
+import { SimRelay } from './relay';
+
+export type Action =
+  | { kind: 'join'; name: string; behaviour: 'honest' | 'silent' | 'noisy' }
+  | { kind: 'disconnect'; pick: number }
+  | { kind: 'leave'; pick: number; listen: boolean }
+  | { kind: 'chat'; pick: number }
+  | { kind: 'step'; count: number }
+  | { kind: 'wait'; ms: number }
+  | { kind: 'garbage'; pick: number; bytes: number };
+
+export interface ScheduleOptions {
+  clients: number;
+  seed: string;
+  misbehaving?: boolean;
+}
+
+/** A random schedule: every client joins at some point, with leaves, chat and noise between. */
+export function randomSchedule(random: () => number, opts: ScheduleOptions): Action[] {
+  const actions: Action[] = [];
+  const pick = () => Math.floor(random() * 1_000_000);
+  for (let i = 0; i < opts.clients; i++) {
+    const roll = random();
+    const behaviour =
+      opts.misbehaving && i > 1 && roll < 0.1
+        ? 'silent'
+        : opts.misbehaving && roll < 0.2
+          ? 'noisy'
+          : 'honest';
+    actions.push({ kind: 'join', name: `c${i}`, behaviour });
+    const extra = Math.floor(random() * 3);
+    for (let e = 0; e < extra; e++) {
+      const r = random();
+      if (r < 0.35) actions.push({ kind: 'step', count: 1 + Math.floor(random() * 20) });
+      else if (r < 0.55) actions.push({ kind: 'chat', pick: pick() });
+      else if (r < 0.65) actions.push({ kind: 'disconnect', pick: pick() });
+      else if (r < 0.72) actions.push({ kind: 'leave', pick: pick(), listen: random() < 0.5 });
+      else if (r < 0.9) actions.push({ kind: 'wait', ms: Math.floor(random() * 8_000) });
+      else actions.push({ kind: 'garbage', pick: pick(), bytes: Math.floor(random() * 200) });
+    }
+  }
+  return actions;
+}
+
+interface Roles {
+  silent: Set<string>;
+  listeners: Map<string, number>; // left voluntarily, still connected: nick -> seq of LEAVE
+}
+
+export interface ScheduleResult {
+  violations: string[];
+  members: string[];
+  events: number;
+}
+
+function chooseMember(relay: SimRelay, pick: number, roles: Roles): SimClient | null {
+  const members = relay
+    .connected()
+    .filter((c) => c.engine.isMember && !roles.silent.has(c.nick) && !roles.listeners.has(c.nick));
+  return members.length ? (members[pick % members.length] as SimClient) : null;
+}
+
+export function runSchedule(actions: Action[], seed: string): ScheduleResult {
+  const relay = new SimRelay(seed);
+  const roles: Roles = { silent: new Set(), listeners: new Map() };
+  let chatCounter = 0;
+  for (const a of actions) {
+    switch (a.kind) {
+      case 'join': {
+        const c = relay.join(a.name, { silent: a.behaviour === 'silent' });
+        if (a.behaviour === 'silent') roles.silent.add(c.nick);
+        break;
+      }
+      case 'disconnect': {
+        const c = chooseMember(relay, a.pick, roles);
+        if (c && relay.connected().length > 1) relay.disconnect(c.nick);
+        break;
+      }
+      case 'leave': {
+        const c = chooseMember(relay, a.pick, roles);
+        if (!c) break;
+        relay.command(c.nick, { kind: 'leave', at: relay.clock });
+        if (a.listen) roles.listeners.set(c.nick, relay.log.length);
+        else relay.disconnect(c.nick);
+        break;
+      }
+      case 'chat': {
+        const c = chooseMember(relay, a.pick, roles);
+        if (c) relay.say(c.nick, `m${chatCounter++}`);
+        break;
+      }
+      case 'step':
+        relay.stepSome(a.count);
+        break;
+      case 'wait':
+        relay.settle(a.ms);
+        break;
+      case 'garbage': {
+        const c = chooseMember(relay, a.pick, roles);
+        if (!c) break;
+        const bytes = new Uint8Array(a.bytes);
+        for (let i = 0; i < bytes.length; i++) bytes[i] = Math.floor(relay.random() * 256);
+        if (bytes.length > 2) bytes[0] = 1;
+        relay.inject(c.nick, bytes);
+        // and a replay of an earlier message of the same sender
+        const earlier = relay.log.filter((e) => e.kind === 'message' && e.nick === c.nick);
+        const old = earlier[Math.floor(relay.random() * earlier.length)];
+        if (old && old.kind === 'message') relay.inject(c.nick, old.data);
+        break;
+      }
+    }
+  }
+  // A client that left stops listening eventually (a real one leaves the relay room at once);
+  // until now it has been reading, which is what invariant 4 below examines.
+  relay.settle(10_000);
+  for (const nick of roles.listeners.keys()) relay.disconnect(nick);
+  relay.settle(600_000);
+  return { violations: checkInvariants(relay, roles), members: [], events: relay.log.length };
+}
+
+function checkInvariants(relay: SimRelay, roles: Roles): string[] {
+  const violations: string[] = [];
+  const honest = relay
+    .connected()
+    .filter((c) => !roles.silent.has(c.nick) && !roles.listeners.has(c.nick));
+  // 1. Convergence: one current sid, the same members, all honest connected clients in it.
+  const sids = new Set(honest.map((c) => c.engine.current?.sid ?? 'none'));
+  if (sids.size > 1)
+    violations.push(`honest clients disagree on the current session (${sids.size} sids)`);
+  const expected = honest.map((c) => c.nick).sort();
+  for (const c of honest) {
+    if (!c.engine.isMember) violations.push(`${c.nick} (honest, connected) is not a member`);
+    const members = [...(c.engine.current?.members ?? [])].sort();
+    if (JSON.stringify(members) !== JSON.stringify(expected)) {
+      violations.push(
+        `${c.nick} sees members [${members.join(',')}], expected [${expected.join(',')}]`,
+      );
+    }
+  }
+  // 2. Everyone can read each other's new messages.
+  if (violations.length === 0 && honest.length > 0) {
+    const before = new Map(honest.map((c) => [c.nick, c.events.length]));
+    for (const c of honest) relay.say(c.nick, `final from ${c.nick}`);
+    relay.settle(1_000);
+    for (const c of honest) {
+      const got = c.events
+        .slice(before.get(c.nick))
+        .flatMap((e) => (e.type === 'message' ? [e.text] : []))
+        .sort();
+      const want = honest.map((h) => `final from ${h.nick}`).sort();
+      if (JSON.stringify(got) !== JSON.stringify(want)) {
+        violations.push(`${c.nick} read [${got.join('|')}] of the final round`);
+      }
+    }
+  }
+  // 3. No session containing a departed member becomes current after its leave.
+  for (const c of honest) {
+    for (const [leaver, leaveSeq] of roles.listeners) {
+      for (const e of c.events) {
+        if (
+          e.type === 'session' &&
+          e.status === 'current' &&
+          e.seq > leaveSeq &&
+          e.members.includes(leaver as never)
+        ) {
+          violations.push(`${c.nick}: session with ${leaver} became current after its leave`);
+        }
+      }
+    }
+  }
+  // 4. A departed member reads nothing sent in a session without it.
+  for (const [leaver] of roles.listeners) {
+    const l = relay.client(leaver);
+    const withoutLeaver = new Set<number>();
+    for (const c of honest) {
+      for (const e of c.events) {
+        const s = e.type === 'message' ? c.engine.sessions.get(e.sid) : undefined;
+        if (e.type === 'message' && s && !s.indexByNick.has(l.nick)) withoutLeaver.add(e.seq);
+      }
+    }
+    for (const e of l.events) {
+      if (e.type === 'message' && withoutLeaver.has(e.seq)) {
+        violations.push(`${leaver} read seq ${e.seq}, sent in a session without it`);
+      }
+    }
+    for (const e of l.events) {
+      if (e.type === 'message') {
+        const s = l.engine.sessions.get(e.sid);
+        if (s && !s.indexByNick.has(l.nick))
+          violations.push(`${leaver} decrypted a message of a session without it`);
+      }
+    }
+  }
+  // 5. Honest clients agree on the order of current sessions over the seqs they both followed.
+  const timeline = (c: SimClient) =>
+    c.events.flatMap((e) =>
+      e.type === 'session' && e.status === 'current' ? [{ seq: e.seq, sid: e.sid }] : [],
+    );
+  const reference = honest[0];
+  if (reference) {
+    const ref = timeline(reference);
+    for (const c of honest.slice(1)) {
+      const mine = timeline(c);
+      const from = Math.max(ref[0]?.seq ?? Infinity, mine[0]?.seq ?? Infinity);
+      const a = ref.filter((x) => x.seq >= from).map((x) => `${x.seq}:${x.sid}`);
+      const b = mine.filter((x) => x.seq >= from).map((x) => `${x.seq}:${x.sid}`);
+      if (a.join() !== b.join())
+        violations.push(`${c.nick} and ${reference.nick} saw different current sessions`);
+    }
+  }
+  return violations;
+}
