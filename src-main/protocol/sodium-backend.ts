@@ -3,6 +3,7 @@
 // produce identical bytes; test/protocol/vectors.test.ts checks each against frozen vectors.
 import { createRequire } from 'node:module';
 import sodium from 'libsodium-wrappers-sumo';
+import type * as NativeModule from 'sodium-native';
 
 export interface SodiumBackend {
   readonly name: 'native' | 'wasm';
@@ -66,7 +67,7 @@ export const wasmBackend: SodiumBackend = {
   randomBytes: (n) => sodium.randombytes_buf(n),
 };
 
-type Native = typeof import('sodium-native');
+type Native = typeof NativeModule;
 
 function nativeBackend(na: Native): SodiumBackend {
   return {
