@@ -1,0 +1,187 @@
+// The one typed contract between the client runtime (main process, headless hosts) and the
+// renderer. Pure types and constants: it is imported by main, preload and renderer alike, so it
+// must not import Node or Electron. Replies are `{ ok: true, value } | { ok: false, error }`.
+
+export type Reply<T> = { ok: true; value: T } | { ok: false; error: ApiError };
+
+export interface ApiError {
+  code:
+    | 'BAD_ARGUMENT'
+    | 'NO_IDENTITY'
+    | 'LOCKED'
+    | 'UNKNOWN_ROOM'
+    | 'NOT_MEMBER'
+    | 'RELAY'
+    | 'STORAGE'
+    | 'INTERNAL';
+  message: string;
+}
+
+export type SessionStatus = 'current' | 'in-limbo' | 'dead';
+export type JoinPhase =
+  | 'connecting'
+  | 'requesting'
+  | 'waiting-for-members'
+  | 'authenticating'
+  | 'founding-room'
+  | 'member'
+  | 'left';
+export type ConnectionState = 'connecting' | 'connected' | 'reconnecting' | 'offline';
+
+export interface IdentityInfo {
+  fingerprint: string;
+  createdAt: number;
+}
+
+export interface RoomSummary {
+  id: string;
+  relayUrl: string;
+  room: string;
+  nick: string;
+  connection: ConnectionState;
+  phase: JoinPhase;
+  members: string[];
+  unread: number;
+}
+
+export interface ProgressCounts {
+  tokens: { have: number; need: number };
+  shares: { have: number; need: number };
+  confirmations: { have: number; need: number };
+}
+
+export interface SessionView {
+  sid: string;
+  status: SessionStatus;
+  kind: 'genesis' | 'join' | 'leave' | 'rekey';
+  parent: string | null;
+  members: string[];
+  reason: string;
+  createdSeq: number;
+  createdAt: number;
+  progress: ProgressCounts;
+  history: { status: SessionStatus; reason: string; seq: number; at: number }[];
+}
+
+export type MemberState = 'member' | 'joining' | 'leaving' | 'cannot-read';
+
+export interface MemberView {
+  nick: string;
+  state: MemberState;
+  fingerprint: string | null;
+  verified: boolean;
+  keyChanged: boolean;
+  /** For joining members: the progress of their join session. */
+  progress: ProgressCounts | null;
+}
+
+export interface RoomState {
+  id: string;
+  room: string;
+  nick: string;
+  relayUrl: string;
+  connection: ConnectionState;
+  phase: JoinPhase;
+  phaseDetail: string;
+  current: { sid: string; members: string[] } | null;
+  members: MemberView[];
+  sessions: SessionView[];
+  /** Why the composer is disabled, or null when sending is possible. */
+  cannotSend: string | null;
+}
+
+export interface ChatMessage {
+  seq: number;
+  sid: string;
+  from: string;
+  fingerprint: string;
+  text: string;
+  at: number;
+  transcript: 'ok' | 'mismatch' | 'unknown';
+  own: boolean;
+}
+
+export interface RoomNotice {
+  seq: number;
+  kind: 'joining' | 'joined' | 'left' | 'cannot-read' | 'warning';
+  nick: string | null;
+  text: string;
+  at: number;
+}
+
+export interface EventLogEntry {
+  seq: number;
+  type: string;
+  size: number;
+  outcome: string;
+  at: number;
+}
+
+export interface KnownKey {
+  nick: string;
+  fingerprint: string;
+  verified: boolean;
+  pendingFingerprint: string | null;
+}
+
+/** Events pushed to subscribers (the renderer, the headless CLI). */
+export type ClientEvent =
+  | { type: 'room-updated'; roomId: string; state: RoomState }
+  | { type: 'message'; roomId: string; message: ChatMessage }
+  | { type: 'notice'; roomId: string; notice: RoomNotice }
+  | { type: 'log'; roomId: string; entry: EventLogEntry }
+  | { type: 'rooms-changed'; rooms: RoomSummary[] };
+
+/** Every request the renderer may make: name -> [argument, result]. */
+export interface ApiMethods {
+  identity: [null, IdentityInfo | null];
+  createIdentity: [null, IdentityInfo];
+  listRooms: [null, RoomSummary[]];
+  joinRoom: [{ relayUrl: string; room: string; nick: string }, RoomSummary];
+  leaveRoom: [{ roomId: string }, null];
+  sendMessage: [{ roomId: string; text: string }, null];
+  roomState: [{ roomId: string }, RoomState];
+  history: [{ roomId: string; beforeSeq?: number; limit?: number }, ChatMessage[]];
+  notices: [{ roomId: string }, RoomNotice[]];
+  eventLog: [{ roomId: string; limit?: number }, EventLogEntry[]];
+  knownKeys: [{ roomId: string }, KnownKey[]];
+  safetyNumber: [{ roomId: string; nick: string }, string];
+  markVerified: [{ roomId: string; nick: string }, null];
+  acceptKeyChange: [{ roomId: string; nick: string }, null];
+  exportDebug: [{ roomId: string }, string];
+  defaultRelayUrl: [null, string];
+}
+
+export type ApiMethod = keyof ApiMethods;
+export type ApiArg<M extends ApiMethod> = ApiMethods[M][0];
+export type ApiResult<M extends ApiMethod> = ApiMethods[M][1];
+
+export const API_METHODS: readonly ApiMethod[] = [
+  'identity',
+  'createIdentity',
+  'listRooms',
+  'joinRoom',
+  'leaveRoom',
+  'sendMessage',
+  'roomState',
+  'history',
+  'notices',
+  'eventLog',
+  'knownKeys',
+  'safetyNumber',
+  'markVerified',
+  'acceptKeyChange',
+  'exportDebug',
+  'defaultRelayUrl',
+] as const;
+
+/** What the preload exposes on `window.conclave`, and what the browser bridge implements. */
+export interface ConclaveBridge {
+  call<M extends ApiMethod>(method: M, arg: ApiArg<M>): Promise<Reply<ApiResult<M>>>;
+  subscribe(listener: (event: ClientEvent) => void): () => void;
+}
+
+/** The runtime side: implemented by src-main/client, called by IPC and the web bridge. */
+export type ApiHandlers = {
+  [M in ApiMethod]: (arg: ApiArg<M>) => Promise<ApiResult<M>>;
+};
