@@ -1,0 +1,193 @@
+// Records the store returns and batches it accepts. Protocol values cross this boundary as plain
+// strings and numbers (sid: 64 lowercase hex characters; seq: positive integer), so the engine's
+// branded types are accepted as they are; the client re-brands what it reads back.
+// Timestamps are milliseconds since the Unix epoch.
+
+export type RoomId = number & { readonly __brand: 'RoomId' };
+
+export type JsonValue =
+  null | boolean | number | string | readonly JsonValue[] | { readonly [key: string]: JsonValue };
+
+/** 'joined': rejoin on start; 'left': the user left, keep the history. */
+export type RoomState = 'joined' | 'left';
+
+export interface RoomRecord {
+  readonly id: RoomId;
+  readonly relayUrl: string;
+  readonly name: string;
+  readonly nick: string;
+  readonly state: RoomState;
+  /** Counts the relay logs read for this room; moves on at every rejoinRoom / leaveRoom. */
+  readonly epoch: number;
+  /** Last relay seq fully applied in this epoch (0: none yet). */
+  readonly cursorSeq: number;
+  readonly hasResumeToken: boolean;
+  readonly createdAt: number;
+}
+
+export type SessionStatus = 'current' | 'in-limbo' | 'dead';
+
+export interface SessionMember {
+  readonly nick: string;
+  readonly fingerprint: string;
+}
+
+export interface SessionRecord {
+  readonly roomId: RoomId;
+  readonly sid: string;
+  readonly status: SessionStatus;
+  readonly parentSid: string | null;
+  readonly reason: string;
+  readonly members: readonly SessionMember[];
+  /** Join progress as the engine reports it (tokens, shares, confirmations); opaque here. */
+  readonly progress: JsonValue;
+  readonly createdSeq: number;
+  readonly updatedSeq: number;
+  /** Secrets are read separately (getSessionSecret), so records can go to the UI as they are. */
+  readonly hasSecret: boolean;
+}
+
+export interface SessionHistoryRecord {
+  readonly roomId: RoomId;
+  readonly sid: string;
+  readonly status: SessionStatus;
+  readonly reason: string;
+  /** Triggering relay event; null for a change made outside an event (leave, rejoin). */
+  readonly seq: number | null;
+  readonly at: number;
+}
+
+export type Verification = 'verified' | 'unverified' | 'key-changed';
+export type TranscriptStatus = 'consistent' | 'mismatch' | 'unchecked';
+
+export interface MessageRecord {
+  readonly roomId: RoomId;
+  readonly epoch: number;
+  readonly seq: number;
+  readonly sid: string;
+  readonly senderNick: string;
+  readonly senderFingerprint: string;
+  readonly body: string;
+  readonly sentAt: number | null;
+  readonly receivedAt: number;
+  readonly verification: Verification;
+  readonly transcript: TranscriptStatus;
+}
+
+/** A position in a room's history: messages sort by (epoch, seq). */
+export interface MessagePosition {
+  readonly epoch: number;
+  readonly seq: number;
+}
+
+export interface PendingKeyChange {
+  readonly publicKey: Uint8Array;
+  readonly fingerprint: string;
+  readonly seenSeq: number;
+}
+
+export interface KnownKeyRecord {
+  readonly roomId: RoomId;
+  readonly nick: string;
+  readonly publicKey: Uint8Array;
+  readonly fingerprint: string;
+  readonly firstSeenSeq: number;
+  readonly verified: boolean;
+  readonly pending: PendingKeyChange | null;
+}
+
+export interface SnapshotRecord {
+  readonly roomId: RoomId;
+  readonly epoch: number;
+  readonly seq: number;
+  readonly snapshot: Uint8Array;
+  readonly writtenAt: number;
+}
+
+export interface EventLogRecord {
+  readonly roomId: RoomId;
+  readonly epoch: number;
+  readonly seq: number;
+  readonly type: string;
+  readonly size: number;
+  /** 'accepted', or the stable name of the check that dropped the event. */
+  readonly outcome: string;
+  readonly at: number;
+}
+
+export interface IdentityRecord {
+  readonly publicKey: Uint8Array;
+  readonly createdAt: number;
+}
+
+// ---------------------------------------------------------------------------------------------
+// What one relay event changed: applied by Store.applyEvent in one transaction.
+
+export interface SessionUpsert {
+  readonly sid: string;
+  readonly status: SessionStatus;
+  readonly parentSid: string | null;
+  readonly reason: string;
+  readonly members: readonly SessionMember[];
+  readonly progress: JsonValue;
+  /**
+   * undefined keeps the stored secret, null removes it, bytes replace it. A session that becomes
+   * dead loses its secret whatever is passed here (passing bytes with 'dead' is a misuse).
+   */
+  readonly secret?: Uint8Array | null;
+}
+
+export interface SessionStatusChange {
+  readonly sid: string;
+  readonly status: SessionStatus;
+  readonly reason: string;
+}
+
+/** The event's chat message; its seq is the event's seq. */
+export interface NewMessage {
+  readonly sid: string;
+  readonly senderNick: string;
+  readonly senderFingerprint: string;
+  readonly body: string;
+  readonly sentAt?: number | null;
+  readonly verification: Verification;
+  readonly transcript: TranscriptStatus;
+}
+
+/** A nick was seen with a long-term key; the store applies trust on first use. */
+export interface KeySighting {
+  readonly nick: string;
+  readonly publicKey: Uint8Array;
+  readonly fingerprint: string;
+}
+
+/**
+ * new: first key for this nick in this room, remembered.
+ * known: matches the remembered key (a pending change, if any, stays pending).
+ * changed: differs from the remembered key; now pending until accepted or verified.
+ * still-pending: the same different key again, already pending.
+ */
+export type KeySightingOutcome = 'new' | 'known' | 'changed' | 'still-pending';
+
+export interface EventLogEntry {
+  readonly type: string;
+  readonly size: number;
+  readonly outcome: string;
+}
+
+export interface EventChanges {
+  /** Every processed event is logged, dropped ones included. */
+  readonly log: EventLogEntry;
+  /** Engine state after this event; omit when the event did not change it. */
+  readonly snapshot?: Uint8Array;
+  readonly sessions?: readonly SessionUpsert[];
+  readonly history?: readonly SessionStatusChange[];
+  readonly message?: NewMessage;
+  readonly keySightings?: readonly KeySighting[];
+}
+
+export interface ApplyResult {
+  readonly cursorSeq: number;
+  /** One per keySightings entry, same order. */
+  readonly keySightings: readonly { readonly nick: string; readonly outcome: KeySightingOutcome }[];
+}

@@ -1,0 +1,241 @@
+// One test per migration step (schema after each step, STRICT tables), the append-only guard, the
+// one-transaction-per-step rule, and the refusal of databases from a newer version.
+
+import Database from 'better-sqlite3';
+import { createHash } from 'node:crypto';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { openStore, probeStore, SCHEMA_VERSION, StoreTooNewError } from '../../src-main/store';
+import {
+  APPLICATION_ID,
+  migrate,
+  MIGRATIONS,
+  userVersion,
+  type Migration,
+} from '../../src-main/store/migrations';
+import { cheapPassphrase, openTestStore, tempDir } from './helpers';
+
+function freshDb(): Database.Database {
+  const db = new Database(join(tempDir(), 'm.db'));
+  db.pragma('foreign_keys = ON');
+  return db;
+}
+
+function tables(db: Database.Database): Record<string, string[]> {
+  const names = db
+    .prepare(
+      `SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name`,
+    )
+    .pluck()
+    .all() as string[];
+  return Object.fromEntries(
+    names.map((name) => [
+      name,
+      (db.pragma(`table_info(${name})`) as { name: string }[]).map((c) => c.name),
+    ]),
+  );
+}
+
+function schemaObjects(db: Database.Database, type: 'index' | 'trigger'): string[] {
+  return db
+    .prepare(
+      `SELECT name FROM sqlite_master WHERE type = ? AND name NOT LIKE 'sqlite_%' ORDER BY name`,
+    )
+    .pluck()
+    .all(type) as string[];
+}
+
+function nonStrictTables(db: Database.Database): string[] {
+  return (db.pragma('table_list') as { name: string; schema: string; strict: number }[])
+    .filter((t) => t.schema === 'main' && !t.name.startsWith('sqlite_') && t.strict !== 1)
+    .map((t) => t.name);
+}
+
+/** Migrates a fresh database to `version`, checking nothing beyond it was applied. */
+function migrateTo(version: number): Database.Database {
+  const db = freshDb();
+  for (let v = 1; v <= version; v++) {
+    expect(migrate(db, MIGRATIONS, v)).toEqual([v]);
+    expect(userVersion(db)).toBe(v);
+  }
+  expect(nonStrictTables(db)).toEqual([]);
+  return db;
+}
+
+describe('migration steps', () => {
+  it('1: keyring and identity', () => {
+    const db = migrateTo(1);
+    expect(tables(db)).toEqual({
+      identity: ['id', 'public_key', 'secret_key_sealed', 'created_at'],
+      keyring: ['id', 'protector_kind', 'wrapped_key', 'key_check', 'created_at', 'updated_at'],
+    });
+    expect(db.pragma('application_id', { simple: true })).toBe(APPLICATION_ID);
+    db.close();
+  });
+
+  it('2: rooms and sessions', () => {
+    const db = migrateTo(2);
+    expect(tables(db)).toMatchObject({
+      rooms: [
+        'id',
+        'relay_url',
+        'name',
+        'nick',
+        'state',
+        'epoch',
+        'cursor_seq',
+        'resume_token_sealed',
+        'created_at',
+      ],
+      sessions: [
+        'room_id',
+        'sid',
+        'status',
+        'parent_sid',
+        'reason',
+        'members',
+        'progress',
+        'created_seq',
+        'updated_seq',
+        'secret_sealed',
+      ],
+      session_history: ['id', 'room_id', 'sid', 'status', 'reason', 'seq', 'at'],
+    });
+    expect(Object.keys(tables(db))).toHaveLength(5);
+    expect(schemaObjects(db, 'index')).toEqual([
+      'session_history_by_session',
+      'sessions_one_current',
+    ]);
+    expect(schemaObjects(db, 'trigger')).toEqual(['sessions_dead_is_final']);
+
+    // The schema itself enforces the session rules.
+    const sid = 'ab'.repeat(32);
+    db.prepare(
+      `INSERT INTO rooms (relay_url, name, nick, created_at) VALUES ('r', 'n', 'a', 0)`,
+    ).run();
+    const insert = db.prepare(
+      `INSERT INTO sessions (room_id, sid, status, reason, members, created_seq, updated_seq,
+                             secret_sealed) VALUES (1, ?, ?, 'r', '[]', 1, 1, ?)`,
+    );
+    expect(() => insert.run(sid, 'dead', Buffer.from('secret'))).toThrow(/CHECK/);
+    expect(() => insert.run('AB'.repeat(32), 'current', null)).toThrow(/CHECK/);
+    insert.run(sid, 'current', null);
+    expect(() => insert.run('cd'.repeat(32), 'current', null)).toThrow(/UNIQUE/);
+    db.prepare(`UPDATE sessions SET status = 'dead'`).run();
+    expect(() => db.prepare(`UPDATE sessions SET status = 'current'`).run()).toThrow(
+      /dead session cannot change status/,
+    );
+    db.close();
+  });
+
+  it('3: messages and known keys', () => {
+    const db = migrateTo(3);
+    expect(tables(db)).toMatchObject({
+      messages: [
+        'id',
+        'room_id',
+        'epoch',
+        'seq',
+        'sid',
+        'sender_nick',
+        'sender_fingerprint',
+        'body_sealed',
+        'sent_at',
+        'received_at',
+        'verification',
+        'transcript',
+      ],
+      known_keys: [
+        'room_id',
+        'nick',
+        'public_key',
+        'fingerprint',
+        'first_seen_seq',
+        'verified',
+        'pending_public_key',
+        'pending_fingerprint',
+        'pending_seen_seq',
+      ],
+    });
+    expect(Object.keys(tables(db))).toHaveLength(7);
+    expect(schemaObjects(db, 'index')).toContain('messages_by_session');
+    db.close();
+  });
+
+  it('4: engine snapshots and event log', () => {
+    const db = migrateTo(4);
+    expect(tables(db)).toMatchObject({
+      room_snapshots: ['room_id', 'epoch', 'seq', 'snapshot_sealed', 'written_at'],
+      event_log: ['id', 'room_id', 'epoch', 'seq', 'type', 'size', 'outcome', 'at'],
+    });
+    expect(Object.keys(tables(db))).toHaveLength(9);
+    expect(schemaObjects(db, 'index')).toContain('event_log_by_room');
+    expect(db.pragma('foreign_key_check')).toEqual([]);
+    db.close();
+  });
+
+  it('has a test above for every step', () => {
+    expect(SCHEMA_VERSION).toBe(4);
+  });
+});
+
+describe('migration rules', () => {
+  // Shipped steps are append-only: editing one changes its hash. Add a new step instead.
+  it('never edits a shipped step', () => {
+    const hashes = MIGRATIONS.map((m) =>
+      createHash('sha256').update(m.sql).digest('hex').slice(0, 16),
+    );
+    expect(hashes).toEqual([
+      '433b6b0c76430c5f',
+      '9af80b50abbd4f57',
+      '6213e5fa13f59a86',
+      'bf14e5a95d4ebabd',
+    ]);
+  });
+
+  it('runs each step in its own transaction: a failing step leaves the previous version', () => {
+    const db = freshDb();
+    const broken: Migration[] = [
+      { version: 1, name: 'good', sql: 'CREATE TABLE a (x INTEGER) STRICT;' },
+      { version: 2, name: 'bad', sql: 'CREATE TABLE b (x INTEGER) STRICT; SELECT * FROM nope;' },
+    ];
+    expect(() => migrate(db, broken)).toThrow(/no such table: nope/);
+    expect(userVersion(db)).toBe(1);
+    expect(Object.keys(tables(db))).toEqual(['a']);
+    db.close();
+  });
+
+  it('refuses misnumbered steps', () => {
+    const db = freshDb();
+    expect(() => migrate(db, [{ version: 2, name: 'gap', sql: '' }])).toThrow(/numbered 2/);
+    db.close();
+  });
+
+  it('migrates a new database to the latest version on open, and is idempotent', async () => {
+    const path = join(tempDir(), 'p.db');
+    (await openTestStore(path)).close();
+    (await openTestStore(path)).close();
+    const db = new Database(path);
+    expect(userVersion(db)).toBe(SCHEMA_VERSION);
+    db.close();
+  });
+
+  it('refuses a database from a newer version, without changing it', async () => {
+    const path = join(tempDir(), 'p.db');
+    (await openTestStore(path)).close();
+    const db = new Database(path);
+    db.pragma(`user_version = ${SCHEMA_VERSION + 1}`);
+    db.close();
+
+    const attempt = openStore({ path, protector: cheapPassphrase('test') });
+    await expect(attempt).rejects.toBeInstanceOf(StoreTooNewError);
+    await expect(attempt).rejects.toMatchObject({
+      foundVersion: SCHEMA_VERSION + 1,
+      supportedVersion: SCHEMA_VERSION,
+    });
+    expect(() => probeStore(path)).toThrow(StoreTooNewError);
+    const after = new Database(path);
+    expect(userVersion(after)).toBe(SCHEMA_VERSION + 1);
+    after.close();
+  });
+});
