@@ -1,17 +1,23 @@
-// `npm run simulate -- --clients N --schedules K --seed S`: run K random schedules through the
-// engine and check the invariants of docs/PROTOCOL.md section 8. The last line of output is
-// exactly `schedules=K violations=V`; the exit code is non-zero when V > 0.
+// `npm run simulate -- --clients N --schedules K --seed S [--jobs J]`: run K random schedules
+// through the engine and check the invariants of docs/PROTOCOL.md section 8. Schedules are
+// split over J child processes (default: one per core). The last line of output is exactly
+// `schedules=K violations=V`; the exit code is non-zero when V > 0.
+import { fork } from 'node:child_process';
+import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 import { cryptoReady } from '../src-main/protocol/crypto';
-import { randomSchedule, runSchedule } from '../src-main/sim/schedule';
+import { randomSchedule, runSchedule, xorshift } from '../src-main/sim/schedule';
 
 const { values } = parseArgs({
   options: {
     clients: { type: 'string', default: '6' },
     schedules: { type: 'string', default: '100' },
     seed: { type: 'string', default: '1' },
+    jobs: { type: 'string', default: String(Math.min(4, availableParallelism())) },
     honest: { type: 'boolean', default: false },
     verbose: { type: 'boolean', default: false },
+    // internal: run schedules [from, to) and report as JSON on stdout
+    slice: { type: 'string' },
   },
 });
 
@@ -26,33 +32,73 @@ function positive(name: string, raw: string): number {
 
 const clients = positive('clients', values.clients);
 const schedules = positive('schedules', values.schedules);
-await cryptoReady();
+const jobs = Math.min(positive('jobs', values.jobs), schedules);
 
-let violations = 0;
-const started = performance.now();
-for (let k = 0; k < schedules; k++) {
-  const seed = `${values.seed}:${k}`;
-  let x = 0;
-  for (const ch of seed) x = (Math.imul(x, 31) + ch.charCodeAt(0)) >>> 0;
-  let state = x || 1;
-  const random = () => {
-    state ^= state << 13;
-    state >>>= 0;
-    state ^= state >>> 17;
-    state ^= state << 5;
-    state >>>= 0;
-    return state / 0x100000000;
-  };
-  const actions = randomSchedule(random, { clients, seed, misbehaving: !values.honest });
-  const result = runSchedule(actions, seed);
-  if (result.violations.length > 0) {
-    violations++;
-    console.log(`schedule ${k} (seed ${seed}): ${result.violations.length} violation(s)`);
-    for (const v of result.violations.slice(0, 5)) console.log(`  ${v}`);
-    if (values.verbose) console.log(JSON.stringify(actions));
+interface Failure {
+  index: number;
+  seed: string;
+  violations: string[];
+  actions: string;
+}
+
+async function runSlice(from: number, to: number): Promise<Failure[]> {
+  await cryptoReady();
+  const failures: Failure[] = [];
+  for (let k = from; k < to; k++) {
+    const seed = `${values.seed}:${k}`;
+    const actions = randomSchedule(xorshift(seed), { clients, misbehaving: !values.honest });
+    const result = runSchedule(actions, seed);
+    if (result.violations.length > 0) {
+      failures.push({
+        index: k,
+        seed,
+        violations: result.violations,
+        actions: JSON.stringify(actions),
+      });
+    }
   }
+  return failures;
+}
+
+if (values.slice) {
+  const [from, to] = values.slice.split(':').map(Number) as [number, number];
+  process.stdout.write(JSON.stringify(await runSlice(from, to)));
+  process.exit(0);
+}
+
+const started = performance.now();
+const per = Math.ceil(schedules / jobs);
+const slices = Array.from(
+  { length: jobs },
+  (_, j) => [j * per, Math.min(schedules, (j + 1) * per)] as const,
+);
+const results = await Promise.all(
+  slices.map(
+    ([from, to]) =>
+      new Promise<Failure[]>((resolve, reject) => {
+        const args = [...process.argv.slice(2), '--slice', `${from}:${to}`];
+        const child = fork(process.argv[1] as string, args, {
+          stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
+        });
+        let out = '';
+        child.stdout?.on('data', (chunk: Buffer) => (out += chunk.toString()));
+        child.on('error', reject);
+        child.on('exit', (code) => {
+          if (code !== 0) reject(new Error(`simulation worker exited with ${code}`));
+          else resolve(JSON.parse(out) as Failure[]);
+        });
+      }),
+  ),
+);
+const failures = results.flat().sort((a, b) => a.index - b.index);
+for (const f of failures) {
+  console.log(`schedule ${f.index} (seed ${f.seed}): ${f.violations.length} violation(s)`);
+  for (const v of f.violations.slice(0, 5)) console.log(`  ${v}`);
+  if (values.verbose) console.log(`  actions: ${f.actions}`);
 }
 const seconds = (performance.now() - started) / 1000;
-console.log(`ran ${schedules} schedules of ${clients} clients in ${seconds.toFixed(1)} s`);
-console.log(`schedules=${schedules} violations=${violations}`);
-process.exit(violations > 0 ? 1 : 0);
+console.log(
+  `ran ${schedules} schedules of ${clients} clients in ${seconds.toFixed(1)} s on ${jobs} processes`,
+);
+console.log(`schedules=${schedules} violations=${failures.length}`);
+process.exit(failures.length > 0 ? 1 : 0);
