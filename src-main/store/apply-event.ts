@@ -38,7 +38,7 @@ export function applyEventChanges(
   if (seq <= room.cursorSeq) throw new EventAlreadyAppliedError(roomId, seq, room.cursorSeq);
 
   for (const session of currentLast(changes.sessions ?? [])) {
-    tables.sessions.upsert(roomId, seq, session);
+    tables.sessions.upsert(roomId, seq, session, at);
   }
   for (const change of changes.history ?? []) {
     tables.sessions.addHistory(roomId, seq, change, at);

@@ -65,6 +65,7 @@ export const MIGRATIONS: readonly Migration[] = [
         room_id INTEGER NOT NULL REFERENCES rooms (id) ON DELETE CASCADE,
         sid TEXT NOT NULL CHECK (length(sid) = 64 AND sid NOT GLOB '*[^0-9a-f]*'),
         status TEXT NOT NULL CHECK (status IN ('current', 'in-limbo', 'dead')),
+        kind TEXT NOT NULL CHECK (kind IN ('genesis', 'join', 'leave', 'rekey')),
         parent_sid TEXT
           CHECK (parent_sid IS NULL OR (length(parent_sid) = 64 AND parent_sid NOT GLOB '*[^0-9a-f]*')),
         reason TEXT NOT NULL,
@@ -72,6 +73,7 @@ export const MIGRATIONS: readonly Migration[] = [
         progress TEXT CHECK (progress IS NULL OR json_valid(progress)),
         created_seq INTEGER NOT NULL,
         updated_seq INTEGER NOT NULL,
+        created_at INTEGER NOT NULL,
         secret_sealed BLOB,
         CHECK (status <> 'dead' OR secret_sealed IS NULL),
         PRIMARY KEY (room_id, sid)
@@ -117,7 +119,7 @@ export const MIGRATIONS: readonly Migration[] = [
         sent_at INTEGER,
         received_at INTEGER NOT NULL,
         verification TEXT NOT NULL CHECK (verification IN ('verified', 'unverified', 'key-changed')),
-        transcript TEXT NOT NULL CHECK (transcript IN ('consistent', 'mismatch', 'unchecked')),
+        transcript TEXT NOT NULL CHECK (transcript IN ('ok', 'mismatch', 'unknown')),
         UNIQUE (room_id, epoch, seq),
         FOREIGN KEY (room_id, sid) REFERENCES sessions (room_id, sid) ON DELETE CASCADE
       ) STRICT;

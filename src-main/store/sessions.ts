@@ -10,6 +10,7 @@ import type {
   JsonValue,
   RoomId,
   SessionHistoryRecord,
+  SessionKind,
   SessionRecord,
   SessionStatus,
   SessionStatusChange,
@@ -19,12 +20,14 @@ import type {
 interface SessionRow {
   sid: string;
   status: SessionStatus;
+  kind: SessionKind;
   parent_sid: string | null;
   reason: string;
   members: string;
   progress: string | null;
   created_seq: number;
   updated_seq: number;
+  created_at: number;
   has_secret: number;
 }
 
@@ -40,11 +43,13 @@ interface UpsertParams {
   roomId: number;
   sid: string;
   status: SessionStatus;
+  kind: SessionKind;
   parentSid: string | null;
   reason: string;
   members: string;
   progress: string | null;
   seq: number;
+  at: number;
   keepSecret: 0 | 1;
   secret: Uint8Array | null;
 }
@@ -73,10 +78,10 @@ export class SessionTable {
   constructor(db: Database.Database, sealer: Sealer) {
     this.#sealer = sealer;
     this.#upsert = db.prepare(`
-      INSERT INTO sessions (room_id, sid, status, parent_sid, reason, members, progress,
-                            created_seq, updated_seq, secret_sealed)
-      VALUES (@roomId, @sid, @status, @parentSid, @reason, @members, @progress,
-              @seq, @seq, CASE WHEN @status = 'dead' THEN NULL ELSE @secret END)
+      INSERT INTO sessions (room_id, sid, status, kind, parent_sid, reason, members, progress,
+                            created_seq, updated_seq, created_at, secret_sealed)
+      VALUES (@roomId, @sid, @status, @kind, @parentSid, @reason, @members, @progress,
+              @seq, @seq, @at, CASE WHEN @status = 'dead' THEN NULL ELSE @secret END)
       ON CONFLICT (room_id, sid) DO UPDATE SET
         status = excluded.status,
         parent_sid = excluded.parent_sid,
@@ -90,8 +95,8 @@ export class SessionTable {
           ELSE excluded.secret_sealed
         END`);
     this.#list = db.prepare(`
-      SELECT sid, status, parent_sid, reason, members, progress, created_seq, updated_seq,
-             secret_sealed IS NOT NULL AS has_secret
+      SELECT sid, status, kind, parent_sid, reason, members, progress, created_seq, updated_seq,
+             created_at, secret_sealed IS NOT NULL AS has_secret
       FROM sessions WHERE room_id = ? ORDER BY created_seq, rowid`);
     this.#secret = db.prepare(
       'SELECT secret_sealed AS secret FROM sessions WHERE room_id = ? AND sid = ?',
@@ -111,7 +116,7 @@ export class SessionTable {
     this.#sessionHistory = db.prepare(`${history} WHERE room_id = ? AND sid = ? ORDER BY id`);
   }
 
-  upsert(roomId: RoomId, seq: number, session: SessionUpsert): void {
+  upsert(roomId: RoomId, seq: number, session: SessionUpsert, at: number): void {
     checkSid(session.sid);
     if (session.parentSid !== null) checkSid(session.parentSid, 'parentSid');
     if (session.status === 'dead' && session.secret) {
@@ -124,6 +129,7 @@ export class SessionTable {
       roomId,
       sid: session.sid,
       status: session.status,
+      kind: session.kind,
       parentSid: session.parentSid,
       reason: session.reason,
       // Only the declared fields: anything else on the objects would land on disk in clear.
@@ -132,6 +138,7 @@ export class SessionTable {
       ),
       progress: session.progress === null ? null : JSON.stringify(session.progress),
       seq,
+      at,
       keepSecret: session.secret === undefined ? 1 : 0,
       secret,
     });
@@ -142,12 +149,14 @@ export class SessionTable {
       roomId,
       sid: row.sid,
       status: row.status,
+      kind: row.kind,
       parentSid: row.parent_sid,
       reason: row.reason,
       members: parseMembers(row.members, roomId, row.sid),
       progress: row.progress === null ? null : (JSON.parse(row.progress) as JsonValue),
       createdSeq: row.created_seq,
       updatedSeq: row.updated_seq,
+      createdAt: row.created_at,
       hasSecret: row.has_secret === 1,
     }));
   }

@@ -27,6 +27,9 @@ export interface RoomRecord {
 
 export type SessionStatus = 'current' | 'in-limbo' | 'dead';
 
+/** Why the session was created (as SessionView.kind in src-shared/api.ts). */
+export type SessionKind = 'genesis' | 'join' | 'leave' | 'rekey';
+
 export interface SessionMember {
   readonly nick: string;
   readonly fingerprint: string;
@@ -36,6 +39,7 @@ export interface SessionRecord {
   readonly roomId: RoomId;
   readonly sid: string;
   readonly status: SessionStatus;
+  readonly kind: SessionKind;
   readonly parentSid: string | null;
   readonly reason: string;
   readonly members: readonly SessionMember[];
@@ -43,6 +47,7 @@ export interface SessionRecord {
   readonly progress: JsonValue;
   readonly createdSeq: number;
   readonly updatedSeq: number;
+  readonly createdAt: number;
   /** Secrets are read separately (getSessionSecret), so records can go to the UI as they are. */
   readonly hasSecret: boolean;
 }
@@ -58,7 +63,8 @@ export interface SessionHistoryRecord {
 }
 
 export type Verification = 'verified' | 'unverified' | 'key-changed';
-export type TranscriptStatus = 'consistent' | 'mismatch' | 'unchecked';
+/** As in the IPC contract (src-shared/api.ts ChatMessage.transcript). */
+export type TranscriptStatus = 'ok' | 'mismatch' | 'unknown';
 
 export interface MessageRecord {
   readonly roomId: RoomId;
@@ -126,6 +132,8 @@ export interface IdentityRecord {
 export interface SessionUpsert {
   readonly sid: string;
   readonly status: SessionStatus;
+  /** Stored when the session is first written; later upserts cannot change it. */
+  readonly kind: SessionKind;
   readonly parentSid: string | null;
   readonly reason: string;
   readonly members: readonly SessionMember[];

@@ -19,6 +19,7 @@ import { bytes, openTestStore, sid, tempDir } from './helpers';
 const session = (n: number, status: SessionUpsert['status'] = 'in-limbo'): SessionUpsert => ({
   sid: sid(n),
   status,
+  kind: 'genesis',
   parentSid: null,
   reason: `reason ${n}`,
   members: [{ nick: 'alice', fingerprint: 'fp-a' }],
@@ -54,7 +55,7 @@ function fullBatch(seq: number): EventChanges {
       senderFingerprint: 'fp-b',
       body: `message ${seq}`,
       verification: 'unverified',
-      transcript: 'consistent',
+      transcript: 'ok',
     },
   };
 }

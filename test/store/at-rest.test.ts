@@ -7,7 +7,13 @@ import { existsSync, readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { openStore, StoreDataError, type RoomId, type Store } from '../../src-main/store';
+import {
+  openStore,
+  StoreDataError,
+  type RoomId,
+  type SessionUpsert,
+  type Store,
+} from '../../src-main/store';
 import { bytes, cheapPassphrase, openTestStore, sid, tempDir } from './helpers';
 
 function rawFiles(path: string): Buffer {
@@ -58,6 +64,7 @@ describe('plaintext scan', () => {
         {
           sid: sid(1),
           status: 'current',
+          kind: 'genesis',
           parentSid: null,
           reason: 'created alone',
           members: [{ nick: 'NICK-IN-CLEAR', fingerprint: 'fp' }],
@@ -71,7 +78,7 @@ describe('plaintext scan', () => {
         senderFingerprint: 'fp',
         body: messageText,
         verification: 'verified',
-        transcript: 'consistent',
+        transcript: 'ok',
       },
     });
 
@@ -107,9 +114,10 @@ describe('sealed values are bound to their row', () => {
     const path = join(tempDir(), 'p.db');
     const store = await openTestStore(path);
     const roomId = store.upsertRoom({ relayUrl: 'ws://r', name: 'room', nick: 'a' }).id;
-    const session = (n: number) => ({
+    const session = (n: number): SessionUpsert => ({
       sid: sid(n),
-      status: n === 2 ? ('current' as const) : ('in-limbo' as const),
+      status: n === 2 ? 'current' : 'in-limbo',
+      kind: 'genesis',
       parentSid: null,
       reason: 'r',
       members: [],
@@ -129,7 +137,7 @@ describe('sealed values are bound to their row', () => {
           senderFingerprint: 'f',
           body: `text ${seq}`,
           verification: 'verified',
-          transcript: 'consistent',
+          transcript: 'ok',
         },
       });
     }
@@ -188,9 +196,10 @@ describe('dead session secrets', () => {
     const path = join(tempDir(), 'p.db');
     const store = await openTestStore(path);
     const roomId = store.upsertRoom({ relayUrl: 'ws://r', name: 'room', nick: 'a' }).id;
-    const alive = {
+    const alive: SessionUpsert = {
       sid: sid(1),
-      status: 'current' as const,
+      status: 'current',
+      kind: 'genesis',
       parentSid: null,
       reason: 'r',
       members: [],

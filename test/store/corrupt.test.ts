@@ -20,6 +20,7 @@ async function realProfile(path: string): Promise<void> {
       {
         sid: sid(1),
         status: 'current',
+        kind: 'genesis',
         parentSid: null,
         reason: 'r',
         members: [],
@@ -38,7 +39,7 @@ async function realProfile(path: string): Promise<void> {
         senderFingerprint: 'f',
         body: `message ${seq} `.repeat(20),
         verification: 'verified',
-        transcript: 'consistent',
+        transcript: 'ok',
       },
     });
   }

@@ -97,7 +97,7 @@ export function chat(store: Store, roomId: RoomId, seq: number, text: string, se
       senderFingerprint: 'fp-bob',
       body: text,
       verification: 'unverified',
-      transcript: 'consistent',
+      transcript: 'ok',
     },
   });
 }
@@ -110,6 +110,7 @@ export function currentSession(store: Store, roomId: RoomId, seq: number) {
       {
         sid: sid(1),
         status: 'current',
+        kind: 'genesis',
         parentSid: null,
         reason: 'created alone',
         members: [member('alice'), member('bob')],

@@ -59,6 +59,7 @@ describe('messages', () => {
         {
           sid: sid(3),
           status: 'current',
+          kind: 'genesis',
           parentSid: null,
           reason: 'rejoined',
           members: [member('alice')],

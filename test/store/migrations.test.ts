@@ -91,12 +91,14 @@ describe('migration steps', () => {
         'room_id',
         'sid',
         'status',
+        'kind',
         'parent_sid',
         'reason',
         'members',
         'progress',
         'created_seq',
         'updated_seq',
+        'created_at',
         'secret_sealed',
       ],
       session_history: ['id', 'room_id', 'sid', 'status', 'reason', 'seq', 'at'],
@@ -114,8 +116,9 @@ describe('migration steps', () => {
       `INSERT INTO rooms (relay_url, name, nick, created_at) VALUES ('r', 'n', 'a', 0)`,
     ).run();
     const insert = db.prepare(
-      `INSERT INTO sessions (room_id, sid, status, reason, members, created_seq, updated_seq,
-                             secret_sealed) VALUES (1, ?, ?, 'r', '[]', 1, 1, ?)`,
+      `INSERT INTO sessions (room_id, sid, status, kind, reason, members, created_seq,
+                             updated_seq, created_at, secret_sealed)
+       VALUES (1, ?, ?, 'genesis', 'r', '[]', 1, 1, 0, ?)`,
     );
     expect(() => insert.run(sid, 'dead', Buffer.from('secret'))).toThrow(/CHECK/);
     expect(() => insert.run('AB'.repeat(32), 'current', null)).toThrow(/CHECK/);
@@ -187,8 +190,8 @@ describe('migration rules', () => {
     );
     expect(hashes).toEqual([
       '433b6b0c76430c5f',
-      '9af80b50abbd4f57',
-      '6213e5fa13f59a86',
+      '5e6508a467a00ad1',
+      '8918b57b70ade29d',
       'bf14e5a95d4ebabd',
     ]);
   });

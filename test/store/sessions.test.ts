@@ -14,6 +14,7 @@ describe('sessions', () => {
         {
           sid: sid(2),
           status: 'in-limbo',
+          kind: 'join',
           parentSid: sid(1),
           reason: 'join of carol',
           members: [member('alice'), member('bob'), member('carol')],
@@ -29,29 +30,33 @@ describe('sessions', () => {
       roomId,
       sid: sid(1),
       status: 'current',
+      kind: 'genesis',
       parentSid: null,
       reason: 'created alone',
       members: [member('alice'), member('bob')],
       progress: null,
       createdSeq: 1,
       updatedSeq: 1,
+      createdAt: 1002,
       hasSecret: true,
     });
     expect(second).toMatchObject({
       sid: sid(2),
+      kind: 'join',
       parentSid: sid(1),
       progress: { tokens: [1, 3], shares: [0, 3], confirmations: [0, 3] },
       createdSeq: 2,
     });
     expect(store.getSessionSecret(roomId, sid(2))).toEqual(bytes(48, 9));
 
-    // Progress update without a secret: the stored secret stays.
+    // Progress update without a secret: the stored secret stays, and so does the kind.
     store.applyEvent(roomId, 3, {
       log: log(),
       sessions: [
         {
           sid: sid(2),
           status: 'in-limbo',
+          kind: 'rekey',
           parentSid: sid(1),
           reason: 'join of carol',
           members: [member('alice'), member('bob'), member('carol')],
@@ -60,7 +65,12 @@ describe('sessions', () => {
       ],
     });
     expect(store.getSessionSecret(roomId, sid(2))).toEqual(bytes(48, 9));
-    expect(store.listSessions(roomId)[1]).toMatchObject({ createdSeq: 2, updatedSeq: 3 });
+    expect(store.listSessions(roomId)[1]).toMatchObject({
+      kind: 'join',
+      createdSeq: 2,
+      updatedSeq: 3,
+      createdAt: 1003,
+    });
 
     // Listed in one event, the new current and the superseded one: order does not matter.
     store.applyEvent(roomId, 4, {
@@ -69,6 +79,7 @@ describe('sessions', () => {
         {
           sid: sid(2),
           status: 'current',
+          kind: 'join',
           parentSid: sid(1),
           reason: 'join of carol',
           members: [member('alice'), member('bob'), member('carol')],
@@ -77,6 +88,7 @@ describe('sessions', () => {
         {
           sid: sid(1),
           status: 'dead',
+          kind: 'genesis',
           parentSid: null,
           reason: `superseded by ${sid(2)}`,
           members: [member('alice'), member('bob')],
@@ -109,6 +121,7 @@ describe('sessions', () => {
     const dead = {
       sid: sid(1),
       status: 'dead',
+      kind: 'genesis',
       parentSid: null,
       reason: 'leave of bob',
       members: [member('alice'), member('bob')],
@@ -132,6 +145,7 @@ describe('sessions', () => {
     const bad = {
       sid: 'ABC',
       status: 'in-limbo',
+      kind: 'genesis',
       parentSid: null,
       reason: 'x',
       members: [],
@@ -151,6 +165,7 @@ describe('sessions', () => {
         {
           sid: sid(1),
           status: 'in-limbo',
+          kind: 'genesis',
           parentSid: null,
           reason: 'x',
           members: [sneaky],
