@@ -34,6 +34,14 @@ import {
 import type { AppEvent, Effect, EngineInput, JoinPhase, SessionKind, WarningCode } from './events';
 import type { OwnPart } from './session';
 import { Session } from './session';
+import type { EngineSnapshot } from './snapshot';
+import {
+  decodeSnapshot,
+  encodeSnapshot,
+  SNAPSHOT_VERSION,
+  sessionFromSnapshot,
+  sessionToSnapshot,
+} from './snapshot';
 import type { PublicState } from './state-transfer';
 import { decodePublicState, encodePublicState } from './state-transfer';
 import type { TransitionReason } from './transitions';
@@ -104,7 +112,7 @@ export class RoomEngine {
 
   private effects: Effect[] = [];
 
-  constructor(config: EngineConfig) {
+  constructor(readonly config: EngineConfig) {
     this.nick = config.nick;
     this.crypto = config.crypto;
     this.identity = config.identity;
@@ -152,6 +160,9 @@ export class RoomEngine {
       case 'rekey':
         this.sendRekey();
         break;
+      case 'restored':
+        this.rearmTimers();
+        break;
       default: {
         const never: never = input;
         throw new Error(`unknown input ${String(never)}`);
@@ -160,6 +171,75 @@ export class RoomEngine {
     const out = this.effects;
     this.effects = [];
     return out;
+  }
+
+  // ---- snapshots ---------------------------------------------------------------------------
+
+  /** Everything needed to resume after a crash, secrets included (the store encrypts it). */
+  toSnapshot(): Uint8Array {
+    const snapshot: EngineSnapshot = {
+      version: SNAPSHOT_VERSION,
+      nick: this.nick,
+      mode: this.mode,
+      sessions: [...this.sessions.values()].map(sessionToSnapshot),
+      current: this.current?.sid ?? null,
+      draining: this.draining?.sid ?? null,
+      pendingJoiners: this.pendingJoiners.map((j) => ({ ...j })),
+      pendingLeavers: [...this.pendingLeavers],
+      accusations: [...this.accusations].map(([who, by]) => [who, [...by]] as [string, string[]]),
+      rekeyRequested: this.rekeyRequested,
+      presence: [...this.presence],
+      lastSeq: this.lastSeq,
+      joinAttempts: [...this.joinAttempts.values()],
+      joinRetries: this.joinRetries,
+      sawConversation: this.sawConversation,
+      possibleMembers: [...this.possibleMembers],
+      buffer: this.buffer.map((e) => ({ ...e })),
+      phase: this.phase,
+      genesisKeys: [...this.genesisKeys],
+    };
+    return encodeSnapshot(snapshot);
+  }
+
+  /** Rebuild an engine from `toSnapshot()` bytes; then feed it `{ kind: 'restored' }`. */
+  static fromSnapshot(config: EngineConfig, bytes: Uint8Array): RoomEngine {
+    const x = decodeSnapshot(bytes);
+    if (x.nick !== config.nick) throw new Error(`snapshot is for ${x.nick}, not ${config.nick}`);
+    const engine = new RoomEngine(config);
+    engine.mode = x.mode;
+    for (const s of x.sessions) engine.sessions.set(asSid(s.sid), sessionFromSnapshot(s));
+    engine.current = x.current ? (engine.sessions.get(asSid(x.current)) ?? null) : null;
+    engine.draining = x.draining ? (engine.sessions.get(asSid(x.draining)) ?? null) : null;
+    engine.pendingJoiners = x.pendingJoiners.map((j) => ({ ...j, nick: j.nick as Nick }));
+    engine.pendingLeavers = new Set(x.pendingLeavers as Nick[]);
+    engine.accusations = new Map(
+      x.accusations.map(([w, by]) => [w as Nick, new Set(by as Nick[])]),
+    );
+    engine.rekeyRequested = x.rekeyRequested;
+    for (const p of x.presence) engine.presence.add(p as Nick);
+    engine.lastSeq = x.lastSeq;
+    for (const kp of x.joinAttempts) engine.joinAttempts.set(toHex(kp.publicKey), kp);
+    engine.joinRetries = x.joinRetries;
+    engine.sawConversation = x.sawConversation;
+    engine.possibleMembers = new Set(x.possibleMembers as Nick[]);
+    engine.buffer = x.buffer.map(
+      (e) => ({ ...e, seq: asSeq(e.seq), nick: e.nick as Nick }) as Ordered,
+    );
+    engine.phase = x.phase as JoinPhase;
+    for (const [k, g] of x.genesisKeys) engine.genesisKeys.set(k, g);
+    return engine;
+  }
+
+  private rearmTimers(): void {
+    if (!this.isMember && this.mode !== 'gone' && this.phase !== 'left') {
+      this.arm('join-retry', this.joinRetryMs);
+    }
+    for (const s of this.limboOnCurrent()) {
+      if (s.own && this.current?.indexByNick.has(this.nick))
+        this.arm(`limbo:${s.sid}`, this.limboTimeoutMs);
+    }
+    if (this.draining) this.arm(`drain:${this.draining.sid}`, this.drainMs);
+    if (this.isMember && this.rekeyIntervalMs > 0) this.arm('rekey', this.rekeyIntervalMs);
   }
 
   // ---- ordered events -----------------------------------------------------------------------

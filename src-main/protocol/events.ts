@@ -11,7 +11,9 @@ export type EngineInput =
   | { kind: 'timer'; key: string; at: number }
   | { kind: 'send-chat'; text: string; at: number }
   | { kind: 'leave'; at: number }
-  | { kind: 'rekey'; at: number };
+  | { kind: 'rekey'; at: number }
+  /** After restoring from a snapshot: re-arm the timers the previous process had armed. */
+  | { kind: 'restored'; at: number };
 
 export interface Progress {
   sid: Sid;

@@ -114,6 +114,15 @@ export class SimRelay {
     this.append({ kind: 'left', nick: c.nick });
   }
 
+  /** Simulate a crash and restart: the engine is rebuilt from its own snapshot bytes. */
+  restart(name: string): void {
+    const c = this.client(name);
+    const bytes = c.engine.toSnapshot();
+    c.engine = RoomEngine.fromSnapshot(c.engine.config, bytes);
+    c.timers.clear();
+    this.apply(c, c.engine.handle({ kind: 'restored', at: this.clock }));
+  }
+
   client(name: string): SimClient {
     const c = this.clients.get(name);
     if (!c) throw new Error(`no client ${name}`);

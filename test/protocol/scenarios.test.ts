@@ -363,3 +363,25 @@ describe('rekey', () => {
     expect(relay.client('alice').engine.current!.kind).toBe('rekey');
   });
 });
+
+describe('snapshots', () => {
+  it('clients restored from snapshots at arbitrary events carry on as if nothing happened', () => {
+    const relay = room(['alice', 'bob'], 'snapshot');
+    relay.join('carol');
+    relay.join('dave');
+    for (let i = 0; i < 12; i++) {
+      relay.stepSome(3);
+      for (const name of ['alice', 'bob', 'carol', 'dave']) relay.restart(name);
+    }
+    relay.say('alice', 'before the last restart');
+    relay.settle();
+    for (const name of ['alice', 'bob', 'carol', 'dave']) relay.restart(name);
+    relay.say('dave', 'after');
+    relay.settle();
+    assertConverged(relay, ['alice', 'bob', 'carol', 'dave']);
+    expect(messagesOf(relay.client('bob')).map((m) => m.text)).toEqual([
+      'before the last restart',
+      'after',
+    ]);
+  });
+});
