@@ -483,7 +483,7 @@ export class RoomEngine {
       asSid(toHex(sidBytes)),
       sidBytes,
       state.current.parent ? asSid(toHex(state.current.parent)) : null,
-      'join',
+      state.current.kind,
       participants,
       null,
       seq,
@@ -518,6 +518,7 @@ export class RoomEngine {
       seq,
       current: {
         sid: c.sidBytes,
+        kind: c.kind,
         parent: c.parent ? fromHex(c.parent) : null,
         participants: c.participants.map((p) => ({ nick: p.nick, lt: p.lt, eph: p.eph })),
         next: c.confirmed.map((n) => n as Uint8Array),
@@ -1240,7 +1241,10 @@ export class RoomEngine {
     }
     const head = own.chain[own.chain.length - 1];
     const plain = { pseq: head?.seq ?? 0, th: head?.hash ?? null, text };
-    const number = own.sendCounter++;
+    // A random 48-bit message number: unique without any counter that a crash could rewind.
+    const r = this.crypto.random(6);
+    const number = r.reduce((acc, b) => acc * 256 + b, 0);
+    own.sendCounter++;
     const key = messageKey(this.crypto, own.sk, own.index, number);
     const sealed = this.crypto.seal(encodeMsgpack(plain), chatAd(c.sidBytes, own.index), key);
     key.fill(0);

@@ -118,5 +118,8 @@ export class Session {
     own.pairKeys.clear();
     own.sk?.fill(0);
     own.sk = null;
+    // The ephemeral secret may still sign for a sibling session (members reuse one next key on
+    // a parent), so it is not zeroed here; this session just stops holding it.
+    own.eph = { publicKey: own.eph.publicKey, secretKey: new Uint8Array(0) };
   }
 }

@@ -18,6 +18,7 @@ export const publicStateSchema = v.strictObject({
   seq: v.pipe(v.number(), v.integer(), v.minValue(0)),
   current: v.strictObject({
     sid: bytes32,
+    kind: v.picklist(['genesis', 'join', 'leave', 'rekey']),
     parent: v.union([bytes32, v.null()]),
     participants: v.pipe(v.array(participant), v.minLength(1), v.maxLength(4096)),
     next: v.array(bytes32),

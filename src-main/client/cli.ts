@@ -1,0 +1,278 @@
+// The headless client: `npm run client -- --relay URL --room NAME --nick NICK [--data DIR]
+// [--passphrase-env VAR]`. Commands arrive as JSON lines on stdin, events leave as JSON lines on
+// stdout, logs go to stderr. Bad commands get an `error` event and the client keeps running.
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { parseArgs } from 'node:util';
+import * as v from 'valibot';
+import { ApiFailure } from './errors';
+import type { ClientRuntime } from './runtime';
+import { createClientRuntime } from './runtime';
+
+const { values } = parseArgs({
+  options: {
+    relay: { type: 'string' },
+    room: { type: 'string' },
+    nick: { type: 'string' },
+    data: { type: 'string' },
+    'passphrase-env': { type: 'string', default: 'CONCLAVE_PASSPHRASE' },
+    token: { type: 'string' },
+    'move-aside-corrupt': { type: 'boolean', default: false },
+    'limbo-timeout-ms': { type: 'string' },
+    'join-retry-ms': { type: 'string' },
+    'fast-kdf': { type: 'boolean', default: false },
+  },
+});
+
+function out(event: Record<string, unknown>): void {
+  process.stdout.write(`${JSON.stringify(event)}\n`);
+}
+
+function fatal(code: string, message: string): never {
+  out({ event: 'error', code, message });
+  console.error(`conclave client: ${message}`);
+  process.exit(2);
+}
+
+const relay = values.relay;
+const room = values.room;
+const nick = values.nick;
+if (!relay || !room || !nick)
+  fatal('BAD_ARGUMENT', 'usage: --relay URL --room NAME --nick NICK [--data DIR]');
+const passphrase = process.env[values['passphrase-env']];
+if (passphrase === undefined) {
+  fatal('LOCKED', `set the passphrase in the environment variable ${values['passphrase-env']}`);
+}
+const dataDir = values.data ?? join(homedir(), '.local', 'share', 'conclave', `headless-${nick}`);
+const number = (raw: string | undefined) => (raw === undefined ? undefined : Number(raw));
+const limbo = number(values['limbo-timeout-ms']);
+const retry = number(values['join-retry-ms']);
+
+let runtime: ClientRuntime;
+try {
+  runtime = await createClientRuntime({
+    dataDir,
+    passphrase,
+    defaultRelayUrl: relay,
+    ...(values.token ? { relayToken: values.token } : {}),
+    moveAsideCorrupt: values['move-aside-corrupt'],
+    ...(values['fast-kdf'] ? { argon2: { opsLimit: 1, memLimit: 8 * 1024 * 1024 } } : {}),
+    engine: {
+      ...(limbo !== undefined ? { limboTimeoutMs: limbo } : {}),
+      ...(retry !== undefined ? { joinRetryMs: retry } : {}),
+    },
+  });
+} catch (error) {
+  if (error instanceof ApiFailure) fatal(error.code, error.message);
+  fatal('INTERNAL', error instanceof Error ? error.message : String(error));
+}
+
+const identity =
+  (await runtime.handlers.identity(null)) ?? (await runtime.handlers.createIdentity(null));
+out({ event: 'ready', nick, fingerprint: identity.fingerprint });
+
+let roomId: string | null =
+  (await runtime.handlers.listRooms(null)).find(
+    (r) => r.relayUrl === relay && r.room === room && r.phase !== 'left',
+  )?.id ?? null;
+
+runtime.subscribeEngine((id, e) => {
+  if (id !== roomId) return;
+  switch (e.type) {
+    case 'session':
+      out({
+        event: 'session',
+        sid: e.sid,
+        status: e.status,
+        members: e.members,
+        reason: e.reason,
+        seq: e.seq,
+        kind: e.kind,
+      });
+      break;
+    case 'member-joined':
+      out({ event: 'member-joined', nick: e.nick, sid: e.sid, seq: e.seq });
+      break;
+    case 'member-left':
+      out({ event: 'member-left', nick: e.nick, sid: e.sid, seq: e.seq, reason: e.reason });
+      break;
+    case 'member-joining':
+      out({ event: 'member-joining', nick: e.nick, sid: e.sid, seq: e.seq });
+      break;
+    case 'member-cannot-read':
+      out({ event: 'member-cannot-read', nick: e.nick, sid: e.sid, seq: e.seq });
+      break;
+    case 'message':
+      out({
+        event: 'message',
+        from: e.from,
+        text: e.text,
+        sid: e.sid,
+        seq: e.seq,
+        transcript: e.transcript,
+      });
+      break;
+    case 'join-phase':
+      out({ event: 'join-phase', phase: e.phase, detail: e.detail });
+      break;
+    case 'warning':
+      out({ event: 'warning', code: e.code, message: e.message });
+      break;
+    case 'progress':
+    case 'log':
+      break;
+  }
+});
+runtime.subscribe((e) => {
+  if (
+    e.type === 'notice' &&
+    e.roomId === roomId &&
+    e.notice.kind === 'warning' &&
+    e.notice.seq === 0
+  ) {
+    out({ event: 'warning', code: 'client', message: e.notice.text });
+  }
+  if (e.type === 'room-updated' && e.roomId === roomId) {
+    const connection = e.state.connection;
+    if (connection !== lastConnection) {
+      lastConnection = connection;
+      out({ event: 'connection', state: connection, detail: e.state.phaseDetail });
+    }
+  }
+});
+let lastConnection = '';
+
+const commandSchema = v.variant('cmd', [
+  v.object({ cmd: v.literal('join') }),
+  v.object({ cmd: v.literal('send'), text: v.string() }),
+  v.object({ cmd: v.literal('leave') }),
+  v.object({ cmd: v.literal('state') }),
+  v.object({ cmd: v.literal('history'), limit: v.optional(v.number()) }),
+  v.object({ cmd: v.literal('quit') }),
+]);
+
+async function handle(line: string): Promise<void> {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(line);
+  } catch {
+    out({ event: 'error', code: 'BAD_COMMAND', message: 'not JSON' });
+    return;
+  }
+  const parsed = v.safeParse(commandSchema, raw);
+  if (!parsed.success) {
+    out({
+      event: 'error',
+      code: 'BAD_COMMAND',
+      message: parsed.issues[0]?.message ?? 'unknown command',
+    });
+    return;
+  }
+  const cmd = parsed.output;
+  try {
+    switch (cmd.cmd) {
+      case 'join': {
+        const summary = await runtime.handlers.joinRoom({
+          relayUrl: relay as string,
+          room: room as string,
+          nick: nick as string,
+        });
+        roomId = summary.id;
+        out({ event: 'joining', room, roomId });
+        break;
+      }
+      case 'send':
+        if (!roomId) throw new ApiFailure('UNKNOWN_ROOM', 'join first');
+        await runtime.handlers.sendMessage({ roomId, text: cmd.text });
+        break;
+      case 'leave':
+        if (!roomId) throw new ApiFailure('UNKNOWN_ROOM', 'join first');
+        await runtime.handlers.leaveRoom({ roomId });
+        out({ event: 'left', room });
+        roomId = null;
+        break;
+      case 'state': {
+        if (!roomId) {
+          out({ event: 'state', current: null, sessions: [], members: [], phase: 'not-joined' });
+          break;
+        }
+        const state = await runtime.handlers.roomState({ roomId });
+        out({
+          event: 'state',
+          current: state.current,
+          phase: state.phase,
+          connection: state.connection,
+          members: state.members.map((m) => ({
+            nick: m.nick,
+            state: m.state,
+            fingerprint: m.fingerprint,
+          })),
+          sessions: state.sessions.map((s) => ({
+            sid: s.sid,
+            status: s.status,
+            members: s.members,
+            reason: s.reason,
+            kind: s.kind,
+          })),
+        });
+        break;
+      }
+      case 'history': {
+        if (!roomId) throw new ApiFailure('UNKNOWN_ROOM', 'join first');
+        const messages = await runtime.handlers.history({ roomId, limit: cmd.limit ?? 500 });
+        out({
+          event: 'history',
+          messages: messages.map((m) => ({ from: m.from, text: m.text, sid: m.sid, seq: m.seq })),
+        });
+        break;
+      }
+      case 'quit':
+        await quit();
+        break;
+    }
+  } catch (error) {
+    if (error instanceof ApiFailure)
+      out({ event: 'error', code: error.code, message: error.message });
+    else
+      out({
+        event: 'error',
+        code: 'INTERNAL',
+        message: error instanceof Error ? error.message : String(error),
+      });
+  }
+}
+
+let quitting = false;
+async function quit(): Promise<void> {
+  if (quitting) return;
+  quitting = true;
+  if (roomId) {
+    try {
+      await runtime.handlers.leaveRoom({ roomId });
+    } catch (error) {
+      console.error('leave failed', error);
+    }
+  }
+  await runtime.close();
+  out({ event: 'bye' });
+  process.exit(0);
+}
+
+let chain = Promise.resolve();
+const rl = createInterface({ input: process.stdin });
+rl.on('line', (line) => {
+  if (line.trim() === '') return;
+  chain = chain.then(() => handle(line));
+});
+rl.on('close', () => {
+  // stdin closed without quit: stop without leaving (a crash-like exit keeps our place).
+  void chain.then(async () => {
+    if (!quitting) {
+      await runtime.close();
+      process.exit(0);
+    }
+  });
+});
+process.on('SIGTERM', () => void quit());
+process.on('SIGINT', () => void quit());

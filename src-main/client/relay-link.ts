@@ -1,0 +1,227 @@
+// One room on one relay over Socket.IO (docs/RELAY.md): joins, resumes after a drop with the
+// resume token and the last processed seq, and hands events to its owner strictly in seq order.
+// A gap is never skipped: the link reconnects and resumes from the last seq it delivered.
+import type { Socket } from 'socket.io-client';
+import { io } from 'socket.io-client';
+import type { ConnectionState } from '../../src-shared/api';
+
+export interface RelayEvent {
+  seq: number;
+  type: 'joined' | 'left' | 'message';
+  nick: string;
+  data?: Uint8Array;
+  at: number;
+}
+
+export interface JoinedInfo {
+  seq: number;
+  members: string[];
+  resumeToken: string;
+  resumed: boolean;
+}
+
+export interface RelayLinkHandlers {
+  /** Called in seq order, one at a time; the link waits for the returned promise. */
+  onEvent(event: RelayEvent): Promise<void> | void;
+  onJoined(info: JoinedInfo): Promise<void> | void;
+  onState(state: ConnectionState, detail: string): void;
+  /** The relay cannot resume us (gap no longer retained, or our membership expired). */
+  onLost(reason: 'gap-unavailable' | 'expired' | 'nick-taken' | 'refused', detail: string): void;
+}
+
+export interface RelayLinkOptions {
+  url: string;
+  room: string;
+  nick: string;
+  token?: string;
+  /** Resume from here: the last seq fully processed, and the token the relay gave us. */
+  resume?: { since: number; resumeToken: string };
+}
+
+interface WireEvent {
+  room: string;
+  seq: number;
+  type: 'joined' | 'left' | 'message';
+  nick: string;
+  data?: ArrayBuffer | Uint8Array;
+  at: number;
+}
+
+type JoinAck =
+  | { ok: true; seq: number; members: string[]; resumeToken: string; resumed?: boolean }
+  | { ok: false; error: { code: string; message: string } };
+
+export class RelayLink {
+  private socket: Socket | null = null;
+  private lastSeq = 0;
+  private resumeToken: string | null = null;
+  private joined = false;
+  private queue: WireEvent[] = [];
+  private draining = false;
+  private closed = false;
+  private expectFreshJoin = true;
+
+  constructor(
+    private readonly opts: RelayLinkOptions,
+    private readonly handlers: RelayLinkHandlers,
+  ) {
+    if (opts.resume) {
+      this.lastSeq = opts.resume.since;
+      this.resumeToken = opts.resume.resumeToken;
+      this.expectFreshJoin = false;
+    }
+  }
+
+  start(): void {
+    this.handlers.onState('connecting', `connecting to ${this.opts.url}`);
+    const socket = io(this.opts.url, {
+      transports: ['websocket'],
+      reconnection: true,
+      reconnectionDelay: 250,
+      reconnectionDelayMax: 4_000,
+      randomizationFactor: 0.3,
+      timeout: 5_000,
+    });
+    this.socket = socket;
+    socket.on('connect', () => this.join());
+    socket.on('disconnect', (reason) => {
+      this.joined = false;
+      if (!this.closed) this.handlers.onState('reconnecting', `connection lost (${reason})`);
+    });
+    socket.on('connect_error', (error) => {
+      if (!this.closed) this.handlers.onState('reconnecting', error.message);
+    });
+    socket.on('event', (event: WireEvent) => {
+      if (event.room !== this.opts.room) return;
+      this.queue.push(event);
+      void this.drain();
+    });
+  }
+
+  private join(): void {
+    const socket = this.socket;
+    if (!socket || this.closed) return;
+    const request: Record<string, unknown> = { room: this.opts.room, nick: this.opts.nick };
+    if (this.opts.token) request['token'] = this.opts.token;
+    if (this.resumeToken && this.lastSeq > 0) {
+      request['since'] = this.lastSeq;
+      request['resumeToken'] = this.resumeToken;
+    }
+    this.queue = [];
+    socket.timeout(10_000).emit('join', request, (err: Error | null, ack: JoinAck) => {
+      if (this.closed) return;
+      if (err) {
+        this.handlers.onState('reconnecting', 'the relay did not answer; retrying');
+        socket.disconnect().connect();
+        return;
+      }
+      if (!ack.ok) {
+        const code = ack.error.code;
+        if (code === 'GAP_UNAVAILABLE') this.handlers.onLost('gap-unavailable', ack.error.message);
+        else if (code === 'NICK_TAKEN') this.handlers.onLost('nick-taken', ack.error.message);
+        else if (code === 'RATE_LIMITED' || code === 'UNAVAILABLE') {
+          setTimeout(() => this.join(), 1_000);
+        } else this.handlers.onLost('refused', `${code}: ${ack.error.message}`);
+        return;
+      }
+      const resumed = ack.resumed === true;
+      if (!resumed && !this.expectFreshJoin) {
+        // Our membership ended while we were away (grace period over): the room saw us leave.
+        this.handlers.onLost('expired', 'the relay no longer held our place in the room');
+        return;
+      }
+      this.expectFreshJoin = false;
+      this.resumeToken = ack.resumeToken;
+      this.joined = true;
+      void Promise.resolve(
+        this.handlers.onJoined({
+          seq: ack.seq,
+          members: ack.members,
+          resumeToken: ack.resumeToken,
+          resumed,
+        }),
+      ).then(() => {
+        this.handlers.onState('connected', resumed ? 'resumed' : 'joined');
+        void this.drain();
+      });
+    });
+  }
+
+  private async drain(): Promise<void> {
+    if (this.draining || !this.joined) return;
+    this.draining = true;
+    try {
+      while (this.queue.length > 0 && !this.closed) {
+        const event = this.queue.shift() as WireEvent;
+        if (event.seq <= this.lastSeq) continue; // already delivered (replayed on resume)
+        if (event.seq !== this.lastSeq + 1 && this.lastSeq > 0) {
+          // A gap: never process past it. Reconnect and resume from what we have.
+          this.queue = [];
+          this.joined = false;
+          this.handlers.onState('reconnecting', `gap after seq ${this.lastSeq}; resuming`);
+          this.socket?.disconnect().connect();
+          return;
+        }
+        const data =
+          event.data === undefined ? undefined : new Uint8Array(event.data as ArrayBuffer);
+        await this.handlers.onEvent({
+          seq: event.seq,
+          type: event.type,
+          nick: event.nick,
+          ...(data ? { data } : {}),
+          at: event.at,
+        });
+        this.lastSeq = event.seq;
+      }
+    } finally {
+      this.draining = false;
+    }
+  }
+
+  /** Send bytes to the room; resolves with the relay's seq, or rejects with its error. */
+  send(data: Uint8Array): Promise<number> {
+    const socket = this.socket;
+    if (!socket) return Promise.reject(new Error('not connected'));
+    return new Promise((resolve, reject) => {
+      socket
+        .timeout(15_000)
+        .emit(
+          'send',
+          { room: this.opts.room, data },
+          (
+            err: Error | null,
+            ack:
+              { ok: true; seq: number } | { ok: false; error: { code: string; message: string } },
+          ) => {
+            if (err) reject(err);
+            else if (ack.ok) resolve(ack.seq);
+            else reject(new Error(`${ack.error.code}: ${ack.error.message}`));
+          },
+        );
+    });
+  }
+
+  get token(): string | null {
+    return this.resumeToken;
+  }
+
+  /** Leave the room on the relay (a `left` for everyone) and close. */
+  async leave(): Promise<void> {
+    const socket = this.socket;
+    if (socket?.connected) {
+      await new Promise<void>((resolve) => {
+        socket.timeout(3_000).emit('leave', { room: this.opts.room }, () => resolve());
+      });
+    }
+    this.close();
+  }
+
+  close(): void {
+    this.closed = true;
+    this.queue = [];
+    this.socket?.removeAllListeners();
+    this.socket?.disconnect();
+    this.socket = null;
+    this.handlers.onState('offline', 'closed');
+  }
+}

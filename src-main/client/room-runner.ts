@@ -1,0 +1,424 @@
+// Runs one engine for one room over a relay link and the store. Every relay event is applied
+// and persisted in one transaction (engine snapshot, sessions, history, message, key sightings,
+// cursor) before any of its effects leave the process: a crash at any instant loses nothing the
+// user saw and applies nothing twice.
+import type {
+  ChatMessage,
+  ClientEvent,
+  ConnectionState,
+  EventLogEntry,
+  JoinPhase as ApiJoinPhase,
+  RoomNotice,
+} from '../../src-shared/api';
+import type { Crypto } from '../protocol/crypto';
+import { fingerprint } from '../protocol/derive';
+import type { EngineConfig } from '../protocol/engine';
+import { RoomEngine } from '../protocol/engine';
+import type { AppEvent, Effect, EngineInput } from '../protocol/events';
+import type { Session } from '../protocol/session';
+import type { Nick, SignKeyPair } from '../protocol/types';
+import { asNick, asSeq } from '../protocol/types';
+import type { Store } from '../store';
+import type {
+  KeySighting,
+  NewMessage,
+  RoomId,
+  RoomRecord,
+  SessionStatusChange,
+  SessionUpsert,
+} from '../store';
+import type { JoinedInfo, RelayEvent } from './relay-link';
+import { RelayLink } from './relay-link';
+import { roomStateView } from './views';
+
+export interface RoomRunnerDeps {
+  store: Store;
+  crypto: Crypto;
+  identity: SignKeyPair;
+  emit: (event: ClientEvent) => void;
+  /** Every engine app event, unfiltered (the headless client prints them). */
+  onEngineEvent?: (roomId: string, event: AppEvent) => void;
+  engineConfig?: Partial<EngineConfig>;
+  relayToken?: string;
+  now?: () => number;
+}
+
+const MAX_NOTICES = 500;
+
+export class RoomRunner {
+  engine: RoomEngine;
+  private link: RelayLink | null = null;
+  private readonly timers = new Map<string, NodeJS.Timeout>();
+  connection: ConnectionState = 'connecting';
+  connectionDetail = '';
+  readonly notices: RoomNotice[] = [];
+  private updateScheduled = false;
+  private closed = false;
+  private membersBefore: string[] = [];
+  private ownJoinSeq = 0;
+  private readonly now: () => number;
+
+  constructor(
+    public room: RoomRecord,
+    private readonly deps: RoomRunnerDeps,
+  ) {
+    this.now = deps.now ?? Date.now;
+    this.engine = this.freshEngine();
+  }
+
+  get id(): string {
+    return String(this.room.id);
+  }
+
+  private engineConfig(): EngineConfig {
+    return {
+      nick: asNick(this.room.nick),
+      identity: this.deps.identity,
+      crypto: this.deps.crypto,
+      ...this.deps.engineConfig,
+    };
+  }
+
+  private freshEngine(): RoomEngine {
+    return new RoomEngine(this.engineConfig());
+  }
+
+  /** Start (or resume, when the store holds a snapshot and a resume token). */
+  start(): void {
+    const snapshot = this.deps.store.latestSnapshot(this.room.id);
+    const token = this.deps.store.getResumeToken(this.room.id);
+    let resume: { since: number; resumeToken: string } | undefined;
+    if (snapshot && token && this.room.cursorSeq > 0 && snapshot.epoch === this.room.epoch) {
+      try {
+        this.engine = RoomEngine.fromSnapshot(this.engineConfig(), snapshot.snapshot);
+        resume = { since: this.room.cursorSeq, resumeToken: token };
+        this.run(this.engine.handle({ kind: 'restored', at: this.now() }));
+      } catch (error) {
+        this.notice(0, 'warning', null, `could not restore the room (${String(error)}); rejoining`);
+        this.engine = this.freshEngine();
+        this.room = this.deps.store.rejoinRoom(this.room.id, 'snapshot unreadable');
+      }
+    } else if (this.room.cursorSeq > 0) {
+      this.room = this.deps.store.rejoinRoom(this.room.id, 'no resumable state');
+    }
+    this.connect(resume);
+  }
+
+  private connect(resume?: { since: number; resumeToken: string }): void {
+    this.link = new RelayLink(
+      {
+        url: this.room.relayUrl,
+        room: this.room.name,
+        nick: this.room.nick,
+        ...(this.deps.relayToken ? { token: this.deps.relayToken } : {}),
+        ...(resume ? { resume } : {}),
+      },
+      {
+        onEvent: (event) => this.onRelayEvent(event),
+        onJoined: (info) => this.onJoined(info),
+        onState: (state, detail) => {
+          this.connection = state;
+          this.connectionDetail = detail;
+          this.scheduleUpdate();
+        },
+        onLost: (reason, detail) => this.onLost(reason, detail),
+      },
+    );
+    this.link.start();
+  }
+
+  private onJoined(info: JoinedInfo): void {
+    this.deps.store.setResumeToken(this.room.id, info.resumeToken);
+    if (!info.resumed) {
+      this.membersBefore = info.members;
+      this.ownJoinSeq = info.seq;
+    }
+  }
+
+  /** The relay could not resume us: start over in a new epoch, history kept. */
+  private onLost(reason: string, detail: string): void {
+    if (this.closed) return;
+    this.link?.close();
+    this.link = null;
+    if (reason === 'nick-taken' || reason === 'refused') {
+      this.connection = 'offline';
+      this.connectionDetail = detail;
+      this.notice(0, 'warning', null, `cannot join: ${detail}`);
+      this.scheduleUpdate();
+      return;
+    }
+    this.notice(0, 'warning', null, `rejoining the room (${reason})`);
+    for (const t of this.timers.values()) clearTimeout(t);
+    this.timers.clear();
+    this.room = this.deps.store.rejoinRoom(this.room.id, reason);
+    this.engine = this.freshEngine();
+    this.connect();
+  }
+
+  private async onRelayEvent(event: RelayEvent): Promise<void> {
+    if (this.closed) return;
+    const seq = asSeq(event.seq);
+    const nick = asNick(event.nick);
+    let input: EngineInput;
+    if (event.type === 'joined') {
+      input =
+        event.seq === this.ownJoinSeq && event.nick === this.room.nick
+          ? {
+              kind: 'joined',
+              seq,
+              nick,
+              at: event.at,
+              membersBefore: this.membersBefore.map(asNick),
+            }
+          : { kind: 'joined', seq, nick, at: event.at };
+    } else if (event.type === 'left') {
+      input = { kind: 'left', seq, nick, at: event.at };
+    } else {
+      input = { kind: 'message', seq, nick, data: event.data ?? new Uint8Array(0), at: event.at };
+    }
+    const effects = this.engine.handle(input);
+    this.persist(event, effects);
+    this.run(effects);
+  }
+
+  /** Everything this event changed, in one transaction with the cursor. */
+  private persist(event: RelayEvent, effects: Effect[]): void {
+    const events = effects.flatMap((e) => (e.type === 'event' ? [e.event] : []));
+    const log = events.find((e) => e.type === 'log');
+    const touched = new Set<string>();
+    const history: SessionStatusChange[] = [];
+    let message: NewMessage | undefined;
+    const sightings = new Map<string, KeySighting>();
+    for (const e of events) {
+      if (e.type === 'session') {
+        touched.add(e.sid);
+        history.push({ sid: e.sid, status: e.status, reason: e.reason });
+        const s = this.engine.sessions.get(e.sid);
+        if (s && e.status === 'in-limbo' && s.history.length === 1) {
+          for (const p of s.participants) {
+            sightings.set(p.nick, { nick: p.nick, publicKey: p.lt, fingerprint: this.fp(p.lt) });
+          }
+        }
+      } else if (e.type === 'progress') {
+        touched.add(e.progress.sid);
+      } else if (e.type === 'message') {
+        const known = this.deps.store.getKnownKey(this.room.id, e.from);
+        const verification = known?.pending
+          ? 'key-changed'
+          : known?.verified && known.fingerprint === e.fingerprint
+            ? 'verified'
+            : 'unverified';
+        message = {
+          sid: e.sid,
+          senderNick: e.from,
+          senderFingerprint: e.fingerprint,
+          body: e.text,
+          sentAt: event.at,
+          verification,
+          transcript: e.transcript,
+        };
+      }
+    }
+    const sessions: SessionUpsert[] = [];
+    for (const sid of touched) {
+      const s = this.engine.sessions.get(sid as Session['sid']);
+      if (s) sessions.push(this.sessionUpsert(s));
+    }
+    // The store keeps one current session per room: demotions first.
+    sessions.sort((a, b) => (a.status === 'current' ? 1 : 0) - (b.status === 'current' ? 1 : 0));
+    const result = this.deps.store.applyEvent(this.room.id, event.seq, {
+      log: {
+        type: log?.type === 'log' ? log.eventType : event.type,
+        size: event.data?.length ?? 0,
+        outcome: log?.type === 'log' ? log.outcome : 'accepted',
+      },
+      snapshot: this.engine.toSnapshot(),
+      sessions,
+      history,
+      ...(message ? { message } : {}),
+      keySightings: [...sightings.values()],
+    });
+    result.keySightings.forEach((k) => {
+      if (k.outcome === 'changed') {
+        this.notice(
+          event.seq,
+          'warning',
+          k.nick,
+          `${k.nick}'s identity key changed: verify before trusting`,
+        );
+      }
+    });
+    this.room = { ...this.room, cursorSeq: result.cursorSeq };
+  }
+
+  private sessionUpsert(s: Session): SessionUpsert {
+    const last = s.history[s.history.length - 1];
+    const p = s.progress();
+    return {
+      sid: s.sid,
+      status: s.status,
+      kind: s.kind,
+      parentSid: s.parent,
+      reason: last?.reason ?? '',
+      members: s.participants.map((m) => ({ nick: m.nick, fingerprint: this.fp(m.lt) })),
+      progress: { tokens: p.tokens, shares: p.shares, confirmations: p.confirmations },
+      secret: s.status === 'dead' ? null : (s.own?.sk ?? null),
+    };
+  }
+
+  private readonly fpCache = new Map<Uint8Array, string>();
+  fp(lt: Uint8Array): string {
+    let f = this.fpCache.get(lt);
+    if (!f) {
+      f = fingerprint(this.deps.crypto, lt);
+      this.fpCache.set(lt, f);
+    }
+    return f;
+  }
+
+  /** Carry out effects: sends, timers, and events for subscribers. */
+  private run(effects: Effect[]): void {
+    for (const effect of effects) {
+      switch (effect.type) {
+        case 'send':
+          this.link?.send(effect.data).catch((error: unknown) => {
+            this.notice(0, 'warning', null, `send failed: ${String(error)}`);
+          });
+          break;
+        case 'arm-timer': {
+          const previous = this.timers.get(effect.key);
+          if (previous) clearTimeout(previous);
+          const timer = setTimeout(() => {
+            this.timers.delete(effect.key);
+            if (!this.closed)
+              this.run(this.engine.handle({ kind: 'timer', key: effect.key, at: this.now() }));
+          }, effect.afterMs);
+          timer.unref();
+          this.timers.set(effect.key, timer);
+          break;
+        }
+        case 'cancel-timer': {
+          const t = this.timers.get(effect.key);
+          if (t) clearTimeout(t);
+          this.timers.delete(effect.key);
+          break;
+        }
+        case 'event':
+          this.onAppEvent(effect.event);
+          break;
+        case 'persist':
+          break;
+      }
+    }
+  }
+
+  private onAppEvent(e: AppEvent): void {
+    const roomId = this.id;
+    this.deps.onEngineEvent?.(roomId, e);
+    switch (e.type) {
+      case 'message': {
+        const message: ChatMessage = {
+          seq: e.seq,
+          sid: e.sid,
+          from: e.from,
+          fingerprint: e.fingerprint,
+          text: e.text,
+          at: this.now(),
+          transcript: e.transcript,
+          own: e.from === this.room.nick,
+        };
+        this.deps.emit({ type: 'message', roomId, message });
+        break;
+      }
+      case 'member-joining':
+        this.notice(e.seq, 'joining', e.nick, `${e.nick} is joining`);
+        break;
+      case 'member-joined':
+        this.notice(
+          e.seq,
+          'joined',
+          e.nick,
+          e.nick === this.room.nick ? 'you joined the room' : `${e.nick} joined`,
+        );
+        break;
+      case 'member-left':
+        this.notice(e.seq, 'left', e.nick, `${e.nick} left (${e.reason})`);
+        break;
+      case 'member-cannot-read':
+        this.notice(e.seq, 'cannot-read', e.nick, `${e.nick} can no longer read new messages`);
+        break;
+      case 'warning':
+        if (e.code !== 'dropped-invalid-message')
+          this.notice(e.seq ?? 0, 'warning', null, e.message);
+        break;
+      case 'log': {
+        const entry: EventLogEntry = {
+          seq: e.seq,
+          type: e.eventType,
+          size: e.size,
+          outcome: e.outcome,
+          at: this.now(),
+        };
+        this.deps.emit({ type: 'log', roomId, entry });
+        break;
+      }
+      case 'session':
+      case 'progress':
+      case 'join-phase':
+        break;
+    }
+    if (e.type !== 'log' && e.type !== 'message') this.scheduleUpdate();
+  }
+
+  private notice(seq: number, kind: RoomNotice['kind'], nick: string | null, text: string): void {
+    const notice: RoomNotice = { seq, kind, nick, text, at: this.now() };
+    this.notices.push(notice);
+    if (this.notices.length > MAX_NOTICES) this.notices.shift();
+    this.deps.emit({ type: 'notice', roomId: this.id, notice });
+  }
+
+  private scheduleUpdate(): void {
+    if (this.updateScheduled || this.closed) return;
+    this.updateScheduled = true;
+    setImmediate(() => {
+      this.updateScheduled = false;
+      if (!this.closed)
+        this.deps.emit({ type: 'room-updated', roomId: this.id, state: this.state() });
+    });
+  }
+
+  state() {
+    return roomStateView(this, this.deps.store.getKnownKeys(this.room.id));
+  }
+
+  get phase(): ApiJoinPhase {
+    if (this.connection !== 'connected' && this.engine.joinPhase !== 'member') return 'connecting';
+    return this.engine.joinPhase;
+  }
+
+  send(text: string): void {
+    this.run(this.engine.handle({ kind: 'send-chat', text, at: this.now() }));
+  }
+
+  /** Leave politely: a LEAVE in the current session, then the relay room. */
+  async leave(): Promise<void> {
+    this.run(this.engine.handle({ kind: 'leave', at: this.now() }));
+    await new Promise((r) => setTimeout(r, 200));
+    await this.link?.leave();
+    this.link = null;
+    this.deps.store.leaveRoom(this.room.id, 'left by the user');
+    this.close();
+  }
+
+  close(): void {
+    this.closed = true;
+    for (const t of this.timers.values()) clearTimeout(t);
+    this.timers.clear();
+    this.link?.close();
+    this.link = null;
+  }
+
+  get pendingNicks(): { joiners: Nick[]; leavers: Nick[] } {
+    return this.engine.pending;
+  }
+}

@@ -1,0 +1,95 @@
+// What the UI and the headless client see of a room, computed from the engine and the store.
+import type { MemberView, ProgressCounts, RoomState, SessionView } from '../../src-shared/api';
+import type { Session } from '../protocol/session';
+import type { KnownKeyRecord } from '../store';
+import type { RoomRunner } from './room-runner';
+
+function counts(s: Session): ProgressCounts {
+  const p = s.progress();
+  return { tokens: p.tokens, shares: p.shares, confirmations: p.confirmations };
+}
+
+export function sessionView(s: Session): SessionView {
+  const last = s.history[s.history.length - 1];
+  return {
+    sid: s.sid,
+    status: s.status,
+    kind: s.kind,
+    parent: s.parent,
+    members: s.members,
+    reason: last?.reason ?? '',
+    createdSeq: s.createdSeq,
+    createdAt: s.createdAt,
+    progress: counts(s),
+    history: s.history.map((h) => ({ ...h })),
+  };
+}
+
+export function roomStateView(runner: RoomRunner, keys: readonly KnownKeyRecord[]): RoomState {
+  const engine = runner.engine;
+  const room = runner.room;
+  const current = engine.current;
+  const keyOf = new Map(keys.map((k) => [k.nick, k]));
+  const pending = engine.pending;
+  const members: MemberView[] = [];
+  const seen = new Set<string>();
+  const add = (
+    nick: string,
+    state: MemberView['state'],
+    progress: ProgressCounts | null,
+    lt?: Uint8Array,
+  ) => {
+    if (seen.has(nick)) return;
+    seen.add(nick);
+    const known = keyOf.get(nick);
+    members.push({
+      nick,
+      state,
+      fingerprint: known?.fingerprint ?? (lt ? runner.fp(lt) : null),
+      verified: known?.verified ?? false,
+      keyChanged: known?.pending != null,
+      progress,
+    });
+  };
+  if (current) {
+    for (const p of current.participants) {
+      add(p.nick, pending.leavers.includes(p.nick) ? 'leaving' : 'member', null, p.lt);
+    }
+  }
+  const sessions = [...engine.sessions.values()];
+  for (const nick of pending.joiners) {
+    const s = sessions.find(
+      (x) => x.status === 'in-limbo' && x.joiner === nick && x.parent === current?.sid,
+    );
+    const lt = s?.participants[s.indexByNick.get(nick) ?? -1]?.lt;
+    add(nick, 'joining', s ? counts(s) : null, lt);
+  }
+  // Members of the previous session who are out of the current one.
+  const previous = current?.parent ? engine.sessions.get(current.parent) : undefined;
+  for (const p of previous?.participants ?? []) {
+    if (!current?.indexByNick.has(p.nick)) add(p.nick, 'cannot-read', null, p.lt);
+  }
+  const isMember = engine.isMember;
+  let cannotSend: string | null = null;
+  if (!isMember) {
+    cannotSend =
+      engine.joinPhase === 'left'
+        ? 'You left this room.'
+        : runner.connection !== 'connected'
+          ? 'Not connected to the relay yet.'
+          : 'You are not in the room yet: waiting for the members to admit you.';
+  }
+  return {
+    id: runner.id,
+    room: room.name,
+    nick: room.nick,
+    relayUrl: room.relayUrl,
+    connection: runner.connection,
+    phase: runner.phase,
+    phaseDetail: runner.connectionDetail,
+    current: current ? { sid: current.sid, members: current.members } : null,
+    members,
+    sessions: sessions.map(sessionView).sort((a, b) => b.createdSeq - a.createdSeq),
+    cannotSend,
+  };
+}
