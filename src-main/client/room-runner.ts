@@ -22,7 +22,6 @@ import type { Store } from '../store';
 import type {
   KeySighting,
   NewMessage,
-  RoomId,
   RoomRecord,
   SessionStatusChange,
   SessionUpsert,
