@@ -86,7 +86,15 @@ export class RelayLink {
     socket.on('connect', () => this.join());
     socket.on('disconnect', (reason) => {
       this.joined = false;
-      if (!this.closed) this.handlers.onState('reconnecting', `connection lost (${reason})`);
+      if (this.closed) return;
+      this.handlers.onState('reconnecting', `connection lost (${reason})`);
+      // Socket.IO does not reconnect by itself after the server closed the connection (a relay
+      // shutting down or restarting): we do, after a short pause.
+      if (reason === 'io server disconnect') {
+        setTimeout(() => {
+          if (!this.closed && !socket.connected) socket.connect();
+        }, 500).unref();
+      }
     });
     socket.on('connect_error', (error) => {
       if (!this.closed) this.handlers.onState('reconnecting', error.message);
