@@ -239,12 +239,14 @@ export class RoomRunner {
     });
     result.keySightings.forEach((k) => {
       if (k.outcome === 'changed') {
-        this.notice(
-          event.seq,
-          'warning',
-          k.nick,
-          `${k.nick}'s identity key changed: verify before trusting`,
-        );
+        const text = `${k.nick}'s identity key changed: verify before trusting`;
+        this.notice(event.seq, 'warning', k.nick, text);
+        this.deps.onEngineEvent?.(this.id, {
+          type: 'warning',
+          code: 'identity-key-changed',
+          message: text,
+          seq: asSeq(event.seq),
+        });
       }
     });
     this.room = { ...this.room, cursorSeq: result.cursorSeq };

@@ -67,7 +67,9 @@ export type WarningCode =
   | 'bad-joiner-token'
   | 'bad-member-token'
   | 'sid-collision'
-  | 'state-transfer';
+  | 'state-transfer'
+  /** Raised by the client (trust on first use), not the engine. */
+  | 'identity-key-changed';
 
 export type Effect =
   | { type: 'send'; data: Uint8Array }
