@@ -1,0 +1,249 @@
+// State and effect plumbing shared by every layer of the room engine (see engine.ts). Each layer
+// is one concern of PROTOCOL.md section 5, in its own file; together they are one state machine.
+import type { Crypto } from './crypto';
+import { tripleDh } from './derive';
+import type { AppEvent, Effect, EngineInput, JoinPhase, WarningCode } from './events';
+import type { OwnPart, Session } from './session';
+import type { PublicState } from './state-transfer';
+import type { TransitionReason } from './transitions';
+import type { Nick, Participant, Seq, SignKeyPair, Sid } from './types';
+import { asSeq, toHex } from './types';
+
+export interface EngineConfig {
+  nick: Nick;
+  identity: SignKeyPair;
+  crypto: Crypto;
+  /** How long an in-limbo session may wait for contributions before members accuse. */
+  limboTimeoutMs?: number;
+  /** How long a joiner waits for a candidate before re-sending JOIN_REQUEST. */
+  joinRetryMs?: number;
+  /** Unanswered requests, with no conversation seen, before founding the room alone. */
+  soloAfterRetries?: number;
+  /** Keys older than this are replaced by a rekey (0 disables). */
+  rekeyIntervalMs?: number;
+  /** How long the previous current session still decrypts late messages. */
+  drainMs?: number;
+}
+
+export type Mode = 'idle' | 'detached' | 'attached' | 'gone';
+
+export interface PendingJoiner {
+  nick: Nick;
+  lt: Uint8Array;
+  eph: Uint8Array;
+  seq: number;
+}
+
+export type Ordered = Extract<EngineInput, { seq: Seq }>;
+export type DropReason = string;
+
+export const EMPTY = new Uint8Array(0);
+export const MAX_BUFFER = 20_000;
+export const MAX_DEAD_SESSIONS = 64;
+
+export abstract class EngineBase {
+  readonly nick: Nick;
+
+  protected readonly crypto: Crypto;
+
+  protected readonly identity: SignKeyPair;
+
+  protected readonly limboTimeoutMs: number;
+
+  protected readonly joinRetryMs: number;
+
+  protected readonly soloAfterRetries: number;
+
+  protected readonly rekeyIntervalMs: number;
+
+  protected readonly drainMs: number;
+
+  protected mode: Mode = 'idle';
+
+  readonly sessions = new Map<Sid, Session>();
+
+  current: Session | null = null;
+
+  protected draining: Session | null = null;
+
+  protected pendingJoiners: PendingJoiner[] = [];
+
+  protected pendingLeavers = new Set<Nick>();
+
+  protected accusations = new Map<Nick, Set<Nick>>();
+
+  protected rekeyRequested = false;
+
+  readonly presence = new Set<Nick>();
+
+  protected lastSeq = 0;
+
+  // Joiner bookkeeping.
+  protected readonly joinAttempts = new Map<string, SignKeyPair>();
+
+  protected joinRetries = 0;
+
+  protected sawConversation = false;
+
+  /** Nicks present when we arrived that have not left since: who could admit us. */
+  protected possibleMembers = new Set<Nick>();
+
+  protected buffer: Ordered[] = [];
+
+  protected phase: JoinPhase = 'requesting';
+
+  protected effects: Effect[] = [];
+
+  protected readonly genesisKeys = new Map<
+    string,
+    { eph: SignKeyPair; sk: Uint8Array; next: SignKeyPair }
+  >();
+
+  protected readonly pairKeyCache = new Map<string, Uint8Array>();
+
+  constructor(readonly config: EngineConfig) {
+    this.nick = config.nick;
+    this.crypto = config.crypto;
+    this.identity = config.identity;
+    this.limboTimeoutMs = config.limboTimeoutMs ?? 30_000;
+    this.joinRetryMs = config.joinRetryMs ?? 10_000;
+    this.soloAfterRetries = config.soloAfterRetries ?? 3;
+    this.rekeyIntervalMs = config.rekeyIntervalMs ?? 0;
+    this.drainMs = config.drainMs ?? 60_000;
+  }
+
+  get isMember(): boolean {
+    return this.current?.indexByNick.has(this.nick) === true && this.mode === 'attached';
+  }
+
+  get joinPhase(): JoinPhase {
+    return this.phase;
+  }
+
+  get lastProcessedSeq(): number {
+    return this.lastSeq;
+  }
+
+  get pending(): { joiners: Nick[]; leavers: Nick[] } {
+    return { joiners: this.pendingJoiners.map((j) => j.nick), leavers: [...this.pendingLeavers] };
+  }
+
+  protected limboOnCurrent(): Session[] {
+    const c = this.current;
+    if (!c) return [];
+    return [...this.sessions.values()].filter((s) => s.status === 'in-limbo' && s.parent === c.sid);
+  }
+
+  protected kill(session: Session, reason: TransitionReason, seq: Seq, at: number): void {
+    if (session.transition('dead', reason, seq, at) === null) return;
+    this.cancel(`limbo:${session.sid}`);
+    this.emitSession(session, seq);
+  }
+
+  protected pruneDead(): void {
+    const dead = [...this.sessions.values()].filter((s) => s.status === 'dead');
+    for (const s of dead.slice(0, Math.max(0, dead.length - MAX_DEAD_SESSIONS))) {
+      this.sessions.delete(s.sid);
+    }
+  }
+
+  protected newOwnPart(index: number, eph: SignKeyPair, parentTranscript: Uint8Array): OwnPart {
+    return {
+      index,
+      eph,
+      ringSecret: EMPTY,
+      pairKeys: new Map<number, Uint8Array>(),
+      tokensOk: new Set<number>(),
+      parentTranscript,
+      sk: null,
+      next: null,
+      chain: [],
+      sendCounter: 0,
+      seenChat: new Set<string>(),
+      mismatched: new Set<Nick>(),
+      inconsistent: false,
+    };
+  }
+
+  protected pairKey(session: Session, peerIndex: number): Uint8Array {
+    const own = session.own as NonNullable<Session['own']>;
+    let k = own.pairKeys.get(peerIndex);
+    if (!k) {
+      const peer = session.participants[peerIndex] as Participant;
+      // Sibling sessions on one parent reuse everyone's next ephemeral key, so the same pair
+      // key serves all of them: compute it once (each session keeps its own copy to wipe).
+      const cacheKey = `${toHex(own.eph.publicKey)}|${peer.nick}|${toHex(peer.lt)}|${toHex(peer.eph)}`;
+      let shared = this.pairKeyCache.get(cacheKey);
+      if (!shared) {
+        shared = tripleDh(this.crypto, { nick: this.nick, lt: this.identity, eph: own.eph }, peer);
+        this.pairKeyCache.set(cacheKey, shared);
+      }
+      k = shared.slice();
+      own.pairKeys.set(peerIndex, k);
+    }
+    return k;
+  }
+
+  /** Forget cached pair keys: they belong to ephemeral keys of sessions now superseded. */
+  protected clearPairKeyCache(): void {
+    for (const k of this.pairKeyCache.values()) k.fill(0);
+    this.pairKeyCache.clear();
+  }
+
+  protected transcriptHead(session: Session): Uint8Array {
+    const chain = session.own?.chain;
+    return chain?.[chain.length - 1]?.hash ?? EMPTY;
+  }
+
+  protected send(data: Uint8Array): void {
+    this.effects.push({ type: 'send', data });
+  }
+
+  protected emit(event: AppEvent): void {
+    this.effects.push({ type: 'event', event });
+  }
+
+  protected emitSession(session: Session, seq: Seq): void {
+    const last = session.history[session.history.length - 1];
+    this.emit({
+      type: 'session',
+      sid: session.sid,
+      status: session.status,
+      members: session.members,
+      reason: last?.reason ?? '',
+      seq,
+      parent: session.parent,
+      kind: session.kind,
+    });
+  }
+
+  protected warn(code: WarningCode, message: string, seq?: number): void {
+    this.emit({
+      type: 'warning',
+      code,
+      message,
+      ...(seq === undefined ? {} : { seq: asSeq(seq) }),
+    });
+  }
+
+  protected setPhase(phase: JoinPhase, detail: string): void {
+    if (this.phase === phase) return;
+    this.phase = phase;
+    this.emit({ type: 'join-phase', phase, detail });
+  }
+
+  protected arm(key: string, afterMs: number): void {
+    this.effects.push({ type: 'arm-timer', key, afterMs });
+  }
+
+  protected cancel(key: string): void {
+    this.effects.push({ type: 'cancel-timer', key });
+  }
+
+  // Implemented by higher layers, called from lower ones.
+  protected abstract sendTimeout(stalled: Session, accused: Nick[], veto: boolean): void;
+  protected abstract makeCurrent(winner: Session, seq: Seq, at: number): void;
+  protected abstract exportState(seq: Seq): PublicState;
+  protected abstract sendGenesis(): void;
+  protected abstract onOrdered(event: Ordered): void;
+}

@@ -1,0 +1,111 @@
+// CHAT in the current session: sealing, opening, replay protection and the transcript chain
+// (PROTOCOL.md section 7).
+import type { Body, VerifiedFrame } from './codec';
+import {
+  chatPlainSchema,
+  decodeMsgpack,
+  encodeFrame,
+  encodeMsgpack,
+  MessageType,
+  PROTOCOL_VERSION,
+} from './codec';
+import { fingerprint, messageKey, transcriptNext } from './derive';
+import type { Session } from './session';
+import type { Participant } from './types';
+import { bytesEqual } from './types';
+import type { Ordered } from './engine-base';
+import { JoiningLayer } from './engine-joining';
+
+export abstract class ChatLayer extends JoiningLayer {
+  protected sendChat(text: string): void {
+    const c = this.current;
+    const own = c?.own;
+    if (!c || !own?.sk || !this.isMember) {
+      this.warn('dropped-invalid-message', 'cannot send: no current session yet');
+      return;
+    }
+    const head = own.chain[own.chain.length - 1];
+    const plain = { pseq: head?.seq ?? 0, th: head?.hash ?? null, text };
+    // A random 48-bit message number: unique without any counter that a crash could rewind.
+    const r = this.crypto.random(6);
+    const number = r.reduce((acc, b) => acc * 256 + b, 0);
+    own.sendCounter++;
+    const key = messageKey(this.crypto, own.sk, own.index, number);
+    const sealed = this.crypto.seal(encodeMsgpack(plain), chatAd(c.sidBytes, own.index), key);
+    key.fill(0);
+    this.send(
+      encodeFrame(
+        this.crypto,
+        'CHAT',
+        c.sidBytes,
+        { index: own.index, number, sealed },
+        own.eph.secretKey,
+      ),
+    );
+  }
+
+  protected onChat(
+    session: Session,
+    index: number,
+    body: Body<'CHAT'>,
+    frame: VerifiedFrame,
+    event: Extract<Ordered, { kind: 'message' }>,
+  ): string {
+    if (session !== this.current && session !== this.draining) return 'not-current-session';
+    const own = session.own;
+    if (!own?.sk) return 'ignored: not a reader of this session';
+    const replayKey = `${index}:${body.number}`;
+    if (own.seenChat.has(replayKey)) return 'replayed-chat';
+    const key = messageKey(this.crypto, own.sk, index, body.number);
+    let plainBytes: Uint8Array;
+    try {
+      plainBytes = this.crypto.open(body.sealed, chatAd(session.sidBytes, index), key);
+    } catch {
+      return 'decrypt-failed';
+    } finally {
+      key.fill(0);
+    }
+    const plain = decodeMsgpack(chatPlainSchema, plainBytes);
+    if (!plain.ok) return `chat-${plain.error}`;
+    own.seenChat.add(replayKey);
+    let transcript: 'ok' | 'mismatch' | 'unknown' = 'unknown';
+    const point = [...own.chain].reverse().find((p) => p.seq <= plain.value.pseq);
+    if (point && plain.value.th) {
+      transcript = bytesEqual(point.hash, plain.value.th) ? 'ok' : 'mismatch';
+    }
+    if (transcript === 'mismatch') {
+      this.warn(
+        'transcript-mismatch',
+        `${event.nick}'s view of the conversation differs from ours`,
+        event.seq,
+      );
+    }
+    const headHash = (own.chain[own.chain.length - 1] as { hash: Uint8Array }).hash;
+    own.chain.push({
+      seq: event.seq,
+      hash: transcriptNext(this.crypto, headHash, event.seq, frame.signed),
+    });
+    if (own.chain.length > 512) own.chain.splice(0, own.chain.length - 512);
+    const sender = session.participants[index] as Participant;
+    this.emit({
+      type: 'message',
+      from: event.nick,
+      text: plain.value.text,
+      sid: session.sid,
+      seq: event.seq,
+      transcript,
+      fingerprint: fingerprint(this.crypto, sender.lt),
+    });
+    return 'accepted';
+  }
+}
+
+/** Associated data of a CHAT: version, type, sid and sender index. */
+function chatAd(sid: Uint8Array, index: number): Uint8Array {
+  const ad = new Uint8Array(2 + sid.length + 2);
+  ad[0] = PROTOCOL_VERSION;
+  ad[1] = MessageType.CHAT;
+  ad.set(sid, 2);
+  new DataView(ad.buffer).setUint16(2 + sid.length, index);
+  return ad;
+}

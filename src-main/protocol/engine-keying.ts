@@ -1,0 +1,250 @@
+// Key agreement inside one session: our own contribution when a session is created, the
+// participants' shares and tokens, the session key, and confirmations (PROTOCOL.md rule 2).
+import { CryptoError } from './crypto';
+import type { Body } from './codec';
+import { encodeFrame } from './codec';
+import { authToken, confirmation, ringSecret, sessionKey, xor } from './derive';
+import type { Session } from './session';
+import { encodePublicState } from './state-transfer';
+import type { Nick, Participant, Seq, SignKeyPair } from './types';
+import { bytesEqual, fromHex, toHex } from './types';
+import { EMPTY } from './engine-base';
+import { EngineBase } from './engine-base';
+
+export abstract class KeyingLayer extends EngineBase {
+  /** Our own key material for a new session we take part in, and our first contribution. */
+  protected startParticipating(session: Session, seq: Seq): void {
+    const index = session.indexByNick.get(this.nick);
+    if (index === undefined) return;
+    const c = this.current as Session;
+    const isJoiner = session.joiner === this.nick;
+    let eph: SignKeyPair | undefined;
+    if (isJoiner) {
+      eph = this.joinAttempts.get(toHex((session.participants[index] as Participant).eph));
+    } else {
+      const cIndex = c.indexByNick.get(this.nick);
+      eph = cIndex === undefined ? undefined : (c.own?.next ?? undefined);
+    }
+    if (!eph || !bytesEqual(eph.publicKey, (session.participants[index] as Participant).eph)) {
+      return; // not ours to take part in (e.g. an attempt we no longer hold keys for)
+    }
+    const parentTranscript = isJoiner ? EMPTY : this.transcriptHead(c);
+    const own = this.newOwnPart(index, eph, parentTranscript);
+    session.own = own;
+    const n = session.participants.length;
+    try {
+      const right = this.pairKey(session, (index + 1) % n);
+      const left = this.pairKey(session, (index - 1 + n) % n);
+      const sRight = ringSecret(this.crypto, right, session.sidBytes);
+      const sLeft = ringSecret(this.crypto, left, session.sidBytes);
+      own.ringSecret = sRight;
+      const z = xor(sRight, sLeft);
+      if (session.kind === 'join' && !isJoiner) {
+        const j = session.joinerIndex;
+        const kc = authToken(
+          this.crypto,
+          this.pairKey(session, j),
+          session.sidBytes,
+          session.participants[j] as Participant,
+        );
+        const sponsor = session.participants.findIndex((p) => p.nick !== session.joiner);
+        const body: Body<'PARTICIPANTS_INFO'> = { index, parent: c.sidBytes, kc, z };
+        if (sponsor === index) body.state = encodePublicState(this.exportState(seq));
+        this.send(
+          encodeFrame(this.crypto, 'PARTICIPANTS_INFO', session.sidBytes, body, eph.secretKey),
+        );
+      } else if (session.kind === 'join') {
+        const kcs = session.participants.map((p, i) =>
+          i === index
+            ? null
+            : authToken(this.crypto, this.pairKey(session, i), session.sidBytes, p),
+        );
+        this.send(
+          encodeFrame(
+            this.crypto,
+            'JOINER_AUTH',
+            session.sidBytes,
+            { index, kcs, z },
+            eph.secretKey,
+          ),
+        );
+        this.setPhase('authenticating', `candidate session ${session.sid.slice(0, 12)}`);
+      } else {
+        const body = { index, parent: c.sidBytes, z };
+        this.send(encodeFrame(this.crypto, 'GROUP_SHARE', session.sidBytes, body, eph.secretKey));
+      }
+      if (c.indexByNick.has(this.nick) && !isJoiner)
+        this.arm(`limbo:${session.sid}`, this.limboTimeoutMs);
+    } catch (error) {
+      if (!(error instanceof CryptoError)) throw error;
+      this.warn(
+        'dropped-invalid-message',
+        `cannot key session ${session.sid.slice(0, 12)}: ${error.message}`,
+        seq,
+      );
+    }
+  }
+
+  protected onContribution(
+    session: Session,
+    index: number,
+    z: Uint8Array,
+    event: { seq: Seq; at: number },
+    extra: { kc?: Uint8Array; parent: Uint8Array },
+  ): string {
+    if (session.status !== 'in-limbo' || session.kind === 'genesis') return 'ignored: not in limbo';
+    if (!session.parent || !bytesEqual(extra.parent, fromHex(session.parent)))
+      return 'wrong-parent';
+    if ((extra.kc !== undefined) !== (session.kind === 'join')) return 'wrong-message-for-session';
+    if (index === session.joinerIndex) return 'wrong-message-for-session';
+    if (session.shares[index]) return 'duplicate-contribution';
+    session.shares[index] = z;
+    const own = session.own;
+    if (own && extra.kc && own.index === session.joinerIndex) {
+      try {
+        const expected = authToken(
+          this.crypto,
+          this.pairKey(session, index),
+          session.sidBytes,
+          session.participants[own.index] as Participant,
+        );
+        if (this.crypto.constantTimeEqual(expected, extra.kc)) own.tokensOk.add(index);
+        else
+          this.warn(
+            'bad-member-token',
+            `token from ${session.participants[index]?.nick} does not verify`,
+            event.seq,
+          );
+      } catch (error) {
+        if (!(error instanceof CryptoError)) throw error;
+      }
+    }
+    this.afterProgress(session, event.seq);
+    return 'accepted';
+  }
+
+  protected onJoinerAuth(
+    session: Session,
+    index: number,
+    body: Body<'JOINER_AUTH'>,
+    event: { seq: Seq; at: number },
+  ): string {
+    if (session.status !== 'in-limbo' || session.kind !== 'join') return 'ignored: not in limbo';
+    if (index !== session.joinerIndex) return 'wrong-message-for-session';
+    if (body.kcs.length !== session.participants.length) return 'body-schema';
+    if (session.shares[index]) return 'duplicate-contribution';
+    session.shares[index] = body.z;
+    const own = session.own;
+    if (own && own.index !== index) {
+      const kc = body.kcs[own.index];
+      let ok = false;
+      if (kc) {
+        const expected = authToken(
+          this.crypto,
+          this.pairKey(session, index),
+          session.sidBytes,
+          session.participants[own.index] as Participant,
+        );
+        ok = this.crypto.constantTimeEqual(expected, kc);
+      }
+      if (ok) own.tokensOk.add(index);
+      else {
+        this.warn(
+          'bad-joiner-token',
+          `joiner ${session.joiner} sent us a token that does not verify`,
+          event.seq,
+        );
+        this.sendTimeout(session, [session.joiner as Nick], true);
+      }
+    }
+    this.afterProgress(session, event.seq);
+    return 'accepted';
+  }
+
+  protected afterProgress(session: Session, seq: Seq): void {
+    this.emit({ type: 'progress', progress: session.progress(), seq });
+    const own = session.own;
+    if (!own || own.sk || session.status !== 'in-limbo' || !session.allShares()) return;
+    if (session.kind === 'join') {
+      const need = own.index === session.joinerIndex ? session.participants.length - 1 : 1;
+      if (own.tokensOk.size < need) return;
+    }
+    // The shares telescope around the ring: their XOR is zero unless someone lied about z.
+    // Confirming would agree on nothing, so we refuse and say so (docs/PROTOCOL.md, blame).
+    const sum = (session.shares as Uint8Array[]).reduce(
+      (acc, z) => xor(acc, z),
+      new Uint8Array(32),
+    );
+    if (sum.some((b) => b !== 0)) {
+      if (!own.inconsistent) {
+        own.inconsistent = true;
+        this.warn(
+          'inconsistent-shares',
+          `shares of ${session.sid.slice(0, 12)} do not add up`,
+          seq,
+        );
+      }
+      return;
+    }
+    own.sk = sessionKey(
+      this.crypto,
+      session.sidBytes,
+      own.index,
+      own.ringSecret,
+      session.shares as Uint8Array[],
+    );
+    const conf = confirmation(
+      this.crypto,
+      own.sk,
+      session.sidBytes,
+      session.participants[own.index] as Participant,
+      own.parentTranscript,
+    );
+    own.next = this.crypto.signKeyPair();
+    const body = { index: own.index, conf, next: own.next.publicKey };
+    this.send(
+      encodeFrame(this.crypto, 'SESSION_CONFIRMATION', session.sidBytes, body, own.eph.secretKey),
+    );
+  }
+
+  protected onConfirmation(
+    session: Session,
+    index: number,
+    body: Body<'SESSION_CONFIRMATION'>,
+    event: { seq: Seq; at: number },
+  ): string {
+    if (body.genesis) return 'wrong-message-for-session';
+    if (session.status !== 'in-limbo') return 'ignored: not in limbo';
+    if (session.confirmed[index]) return 'duplicate-confirmation';
+    session.confirmed[index] = body.next;
+    const own = session.own;
+    if (own?.sk && index !== own.index) {
+      const who = session.participants[index] as Participant;
+      const transcript =
+        index === session.joinerIndex || own.index === session.joinerIndex
+          ? null
+          : own.parentTranscript;
+      if (transcript !== null) {
+        const expected = confirmation(this.crypto, own.sk, session.sidBytes, who, transcript);
+        if (!this.crypto.constantTimeEqual(expected, body.conf)) {
+          this.warn(
+            'key-mismatch',
+            `${who.nick} confirmed a different key or transcript`,
+            event.seq,
+          );
+          this.sendTimeout(session, [who.nick], false);
+        }
+      } else if (index === session.joinerIndex) {
+        const expected = confirmation(this.crypto, own.sk, session.sidBytes, who, EMPTY);
+        if (!this.crypto.constantTimeEqual(expected, body.conf)) {
+          this.warn('key-mismatch', `joiner ${who.nick} confirmed a different key`, event.seq);
+        }
+      }
+    }
+    this.emit({ type: 'progress', progress: session.progress(), seq: event.seq });
+    if (session.allConfirmed() && session.parent === this.current?.sid) {
+      this.makeCurrent(session, event.seq, event.at);
+    }
+    return 'accepted';
+  }
+}

@@ -1,0 +1,263 @@
+// Which sessions exist and which one is current: the pending lists, the winner rule, leaves,
+// evictions and rekeys (PROTOCOL.md rules 1, 3, 4, 6, 7).
+import type { Body } from './codec';
+import { encodeFrame } from './codec';
+import { deriveSid, sortParticipants, transcriptStart } from './derive';
+import type { SessionKind } from './events';
+import { Session } from './session';
+import type { TransitionReason } from './transitions';
+import type { Nick, Participant, Seq } from './types';
+import { asSid, toHex } from './types';
+import type { PendingJoiner, Ordered } from './engine-base';
+import { KeyingLayer } from './engine-keying';
+
+export abstract class MembershipLayer extends KeyingLayer {
+  /** The sessions that should be in limbo on the current session, from the pending lists. */
+  protected desiredSessions(): {
+    kind: SessionKind;
+    joiner: PendingJoiner | null;
+    list: Participant[];
+  }[] {
+    const c = this.current;
+    if (!c) return [];
+    const base: Participant[] = [];
+    c.participants.forEach((p, i) => {
+      const next = c.confirmed[i];
+      if (!this.pendingLeavers.has(p.nick) && next)
+        base.push({ nick: p.nick, lt: p.lt, eph: next });
+    });
+    if (base.length === 0) return [];
+    const out: { kind: SessionKind; joiner: PendingJoiner | null; list: Participant[] }[] = [];
+    for (const j of this.pendingJoiners) {
+      const list = sortParticipants([...base, { nick: j.nick, lt: j.lt, eph: j.eph }]);
+      if (new Set(list.map((p) => p.nick)).size !== list.length) continue;
+      out.push({ kind: 'join', joiner: j, list });
+    }
+    if ([...this.pendingLeavers].some((l) => c.indexByNick.has(l))) {
+      out.push({ kind: 'leave', joiner: null, list: sortParticipants(base) });
+    } else if (this.rekeyRequested) {
+      out.push({ kind: 'rekey', joiner: null, list: sortParticipants(base) });
+    }
+    return out;
+  }
+
+  /** Kill the in-limbo sessions that no longer match the pending lists; create the missing ones. */
+  protected reconcile(seq: Seq, at: number, why: TransitionReason): void {
+    const c = this.current;
+    if (!c) return;
+    const desired = this.desiredSessions().map((d) => ({
+      ...d,
+      sidBytes: deriveSid(this.crypto, c.sidBytes, d.list),
+    }));
+    const wanted = new Set(desired.map((d) => toHex(d.sidBytes)));
+    for (const s of this.limboOnCurrent()) {
+      if (!wanted.has(s.sid)) {
+        const reason: TransitionReason =
+          why.kind === 'created' ? { kind: 'obsolete', detail: why.detail } : why;
+        this.kill(s, reason, seq, at);
+      }
+    }
+    for (const d of desired) {
+      const sid = asSid(toHex(d.sidBytes));
+      const existing = this.sessions.get(sid);
+      if (existing) {
+        if (existing.status === 'dead') {
+          this.warn('sid-collision', `session ${sid.slice(0, 12)} would be recreated`, seq);
+        }
+        continue;
+      }
+      const detail =
+        d.kind === 'join'
+          ? `join of ${d.joiner?.nick}`
+          : d.kind === 'leave'
+            ? `leave of ${[...this.pendingLeavers].join(', ')}`
+            : 'rekey';
+      const session = new Session(
+        sid,
+        d.sidBytes,
+        c.sid,
+        d.kind,
+        d.list,
+        d.joiner?.nick ?? null,
+        seq,
+        at,
+      );
+      session.record('in-limbo', { kind: 'created', detail }, seq, at);
+      this.sessions.set(sid, session);
+      this.emitSession(session, seq);
+      if (d.joiner) this.emit({ type: 'member-joining', nick: d.joiner.nick, sid, seq });
+      this.startParticipating(session, seq);
+    }
+    this.pruneDead();
+  }
+
+  /** PROTOCOL.md rule 3: the first in-limbo session confirmed by all participants wins. */
+  protected override makeCurrent(winner: Session, seq: Seq, at: number): void {
+    const old = this.current;
+    const reason = winner.transition('current', { kind: 'confirmed-by-all' }, seq, at);
+    if (reason === null) return;
+    this.current = winner;
+    this.cancel(`limbo:${winner.sid}`);
+    this.emitSession(winner, seq);
+    if (this.draining) this.kill(this.draining, { kind: 'draining-ended' }, seq, at);
+    this.draining = null;
+    if (old) {
+      for (const s of [...this.sessions.values()]) {
+        if (s.status === 'in-limbo' && s.parent === old.sid && s !== winner) {
+          this.kill(s, { kind: 'superseded', by: winner.sid }, seq, at);
+        }
+      }
+      old.transition('in-limbo', { kind: 'superseded', by: winner.sid }, seq, at);
+      this.emitSession(old, seq);
+      if (old.own?.sk) {
+        this.draining = old;
+        this.arm(`drain:${old.sid}`, this.drainMs);
+      } else {
+        this.kill(old, { kind: 'superseded', by: winner.sid }, seq, at);
+      }
+      for (const nick of old.members) {
+        if (!winner.indexByNick.has(nick)) {
+          this.emit({ type: 'member-cannot-read', nick, sid: winner.sid, seq });
+        }
+      }
+    }
+    for (const nick of winner.members) {
+      if (!old?.indexByNick.has(nick))
+        this.emit({ type: 'member-joined', nick, sid: winner.sid, seq });
+    }
+    if (winner.own?.sk && winner.own.mismatched.size > 0) {
+      // Accuse, in the new session, those whose confirmation disagreed with ours: a majority
+      // of agreeing members evicts the odd one out (rule 6), who may then rejoin.
+      this.sendTimeout(winner, [...winner.own.mismatched], false);
+    }
+    if (winner.own?.sk) {
+      winner.own.chain = [
+        { seq, hash: transcriptStart(this.crypto, winner.own.sk, winner.sidBytes) },
+      ];
+    }
+    this.clearPairKeyCache();
+    this.pendingJoiners = this.pendingJoiners.filter((j) => !winner.indexByNick.has(j.nick));
+    this.pendingLeavers = new Set(
+      [...this.pendingLeavers].filter((l) => winner.indexByNick.has(l)),
+    );
+    this.accusations.clear();
+    this.rekeyRequested = false;
+    if (winner.indexByNick.has(this.nick)) {
+      if (winner.own) {
+        this.setPhase('member', `member of ${winner.sid.slice(0, 12)}`);
+        this.cancel('join-retry');
+        if (this.rekeyIntervalMs > 0) this.arm('rekey', this.rekeyIntervalMs);
+      }
+    } else if (old?.indexByNick.has(this.nick)) {
+      this.setPhase('left', 'the room continues without us');
+    }
+    this.reconcile(seq, at, { kind: 'superseded', by: winner.sid });
+  }
+
+  protected departure(
+    nick: Nick,
+    how: 'left' | 'disconnected' | 'evicted',
+    seq: Seq,
+    at: number,
+  ): void {
+    const joinerIdx = this.pendingJoiners.findIndex((j) => j.nick === nick);
+    if (joinerIdx >= 0) {
+      this.pendingJoiners.splice(joinerIdx, 1);
+      this.reconcile(seq, at, { kind: 'joiner-dropped', nick });
+    }
+    const c = this.current;
+    if (!c || !c.indexByNick.has(nick) || this.pendingLeavers.has(nick)) return;
+    this.pendingLeavers.add(nick);
+    this.emit({ type: 'member-left', nick, sid: c.sid, seq, reason: how });
+    if (nick === this.nick) {
+      this.setPhase('left', `we ${how === 'evicted' ? 'were evicted' : 'left'}`);
+    }
+    if (c.members.every((m) => this.pendingLeavers.has(m))) {
+      this.conversationEnded(c, seq, at);
+      return;
+    }
+    this.reconcile(seq, at, { kind: 'participant-left', nick });
+  }
+
+  /**
+   * Every member of the current session has left: nobody is left to admit the pending joiners.
+   * Each of them founds the room anew; the first genesis in the stream wins and its founder then
+   * admits the others, who are still pending in everyone's view.
+   */
+  protected conversationEnded(c: Session, seq: Seq, at: number): void {
+    const why: TransitionReason = { kind: 'obsolete', detail: 'all members left' };
+    for (const s of this.limboOnCurrent()) this.kill(s, why, seq, at);
+    c.transition('in-limbo', why, seq, at);
+    this.emitSession(c, seq);
+    if (this.draining) this.kill(this.draining, { kind: 'draining-ended' }, seq, at);
+    this.draining = c.own?.sk ? c : null;
+    if (!this.draining) this.kill(c, why, seq, at);
+    this.current = null;
+    this.pendingLeavers.clear();
+    this.accusations.clear();
+    this.rekeyRequested = false;
+    if (this.pendingJoiners.some((j) => j.nick === this.nick)) this.sendGenesis();
+  }
+
+  protected onTimeout(
+    session: Session,
+    body: Body<'TIMEOUT'>,
+    event: Extract<Ordered, { kind: 'message' }>,
+  ): string {
+    const c = this.current;
+    if (session !== c) return 'not-current-session';
+    if (this.pendingLeavers.has(event.nick)) return 'ignored: accuser is leaving';
+    const stalled = this.sessions.get(asSid(toHex(body.stalled)));
+    if (!stalled || stalled.parent !== c.sid || stalled.status !== 'in-limbo')
+      return 'ignored: stale timeout';
+    const badToken =
+      body.veto === true &&
+      stalled.kind === 'join' &&
+      body.accused.every((a) => a === stalled.joiner);
+    for (const accused of body.accused as Nick[]) {
+      if (accused === event.nick) continue;
+      const set = this.accusations.get(accused) ?? new Set<Nick>();
+      set.add(event.nick);
+      this.accusations.set(accused, set);
+      const members = c.participants.length;
+      if (c.indexByNick.has(accused)) {
+        if (set.size * 2 > members - 1) {
+          this.warn(
+            'eviction',
+            `${accused} evicted after timeouts by ${[...set].join(', ')}`,
+            event.seq,
+          );
+          this.departure(accused, 'evicted', event.seq, event.at);
+        }
+      } else if (this.pendingJoiners.some((j) => j.nick === accused)) {
+        if (badToken || set.size * 2 > members) {
+          this.warn(
+            'eviction',
+            `joiner ${accused} dropped (${badToken ? 'bad token' : 'timeout'})`,
+            event.seq,
+          );
+          this.pendingJoiners = this.pendingJoiners.filter((j) => j.nick !== accused);
+          this.reconcile(event.seq, event.at, { kind: 'joiner-dropped', nick: accused });
+        }
+      }
+    }
+    return 'accepted';
+  }
+
+  protected onRekey(session: Session, event: { seq: Seq; at: number }): string {
+    if (session !== this.current) return 'not-current-session';
+    if (this.limboOnCurrent().length > 0) return 'ignored: a session is already in limbo';
+    this.rekeyRequested = true;
+    this.reconcile(event.seq, event.at, { kind: 'created', detail: 'rekey' });
+    return 'accepted';
+  }
+
+  protected override sendTimeout(stalled: Session, accused: Nick[], veto: boolean): void {
+    const c = this.current;
+    const own = c?.own;
+    if (!c || !own || !c.indexByNick.has(this.nick) || accused.length === 0) return;
+    const body: Body<'TIMEOUT'> = { index: own.index, stalled: stalled.sidBytes, accused };
+    if (veto) body.veto = true;
+    this.send(encodeFrame(this.crypto, 'TIMEOUT', c.sidBytes, body, own.eph.secretKey));
+  }
+}
