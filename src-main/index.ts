@@ -1,27 +1,219 @@
-// Electron entry. Kept thin on purpose: the client runtime, store and relay live in their own
-// folders and are wired in here (issue 5 grows this into the full app shell).
-import { app, BrowserWindow, session } from 'electron';
+// Electron entry. Kept thin: the client runtime, store and relay live in their own folders; this
+// file wires them to a hardened window. The renderer is served from the privileged conclave://
+// scheme (so the file:// extra privileges can be fused off), talks to the runtime only through
+// the validated IPC of src-main/ipc, and gets client events pushed on one channel.
+import {
+  app,
+  BrowserWindow,
+  dialog,
+  ipcMain,
+  Menu,
+  Notification,
+  protocol,
+  safeStorage,
+  session,
+} from 'electron';
 import { join } from 'node:path';
-import { secureWindowOptions } from './window-options';
+import type { ClientEvent, RoomSummary } from '../src-shared/api';
+import { createClientRuntime, type ClientRuntime } from './client/runtime';
+import { createDispatch } from './ipc/dispatch';
+import { notificationFor } from './ipc/notifications';
+import { forwardEvent, registerIpc } from './ipc/register';
+import { loadShellSettings } from './ipc/settings';
+import { startEmbeddedRelay, type EmbeddedRelay } from './web/embedded-relay';
+import { rendererCsp, staticResponse } from './web/static-files';
+import {
+  APP_HOST,
+  APP_SCHEME,
+  APP_URL,
+  denyAllPermissions,
+  hardenWebContents,
+  isAppUrl,
+  secureWindowOptions,
+} from './window-options';
+
+export interface Shell {
+  runtime: ClientRuntime;
+  relay: EmbeddedRelay | null;
+  window(): BrowserWindow | null;
+  shutdown(): Promise<void>;
+}
+
+const devUrl = process.env['ELECTRON_RENDERER_URL'];
+const rendererDir = join(import.meta.dirname, '../renderer');
+const isTrusted = (url: string) => isAppUrl(url, devUrl);
+
+protocol.registerSchemesAsPrivileged([
+  { scheme: APP_SCHEME, privileges: { standard: true, secure: true } },
+]);
+
+let mainWindow: BrowserWindow | null = null;
 
 function createWindow(): BrowserWindow {
   const win = new BrowserWindow(
     secureWindowOptions(join(import.meta.dirname, '../preload/index.cjs')),
   );
-  win.webContents.setWindowOpenHandler(() => ({ action: 'deny' }));
-  win.webContents.on('will-navigate', (event) => event.preventDefault());
-  const devUrl = process.env['ELECTRON_RENDERER_URL'];
-  if (devUrl) void win.loadURL(devUrl);
-  else void win.loadFile(join(import.meta.dirname, '../renderer/index.html'));
+  hardenWebContents(win.webContents);
+  win.on('closed', () => {
+    if (mainWindow === win) mainWindow = null;
+  });
+  void win.loadURL(devUrl ?? APP_URL);
+  mainWindow = win;
   return win;
 }
 
-if (!app.requestSingleInstanceLock()) {
-  app.quit();
-} else {
-  void app.whenReady().then(() => {
-    session.defaultSession.setPermissionRequestHandler((_wc, _perm, callback) => callback(false));
-    createWindow();
+function serveRenderer(): void {
+  const csp = rendererCsp("'none'");
+  protocol.handle(APP_SCHEME, (request) => {
+    const url = new URL(request.url);
+    const r =
+      url.host === APP_HOST
+        ? staticResponse(rendererDir, url.pathname, csp)
+        : staticResponse(rendererDir, '/.none', csp);
+    return new Response(new Uint8Array(r.body), { status: r.status, headers: r.headers });
   });
-  app.on('window-all-closed', () => app.quit());
 }
+
+function installMenu(): void {
+  const toggleDebug = () =>
+    mainWindow?.webContents.sendInputEvent({
+      type: 'keyDown',
+      keyCode: 'D',
+      modifiers: ['control', 'shift'],
+    });
+  Menu.setApplicationMenu(
+    Menu.buildFromTemplate([
+      ...(process.platform === 'darwin' ? [{ role: 'appMenu' as const }] : []),
+      { role: 'fileMenu' },
+      { role: 'editMenu' },
+      {
+        label: 'View',
+        submenu: [
+          // The renderer owns the shortcut; the menu only shows it and sends the same keys.
+          {
+            label: 'Debug panel',
+            accelerator: 'CmdOrCtrl+Shift+D',
+            registerAccelerator: false,
+            click: toggleDebug,
+          },
+          { type: 'separator' },
+          { role: 'resetZoom' },
+          { role: 'zoomIn' },
+          { role: 'zoomOut' },
+          { role: 'togglefullscreen' },
+          ...(app.isPackaged ? [] : [{ role: 'toggleDevTools' as const }]),
+        ],
+      },
+      { role: 'windowMenu' },
+    ]),
+  );
+}
+
+async function startShell(): Promise<Shell> {
+  const userData = app.getPath('userData');
+  const settings = loadShellSettings(join(userData, 'settings.json'));
+  if (process.platform === 'linux' && safeStorage.getSelectedStorageBackend() === 'basic_text') {
+    console.warn('conclave: no OS keyring found; the profile key is only obfuscated at rest');
+  }
+  const relay = settings.relay.embedded
+    ? await startEmbeddedRelay({
+        exposeOnLan: settings.relay.exposeOnLan,
+        port: settings.relay.port,
+      })
+    : null;
+  try {
+    const runtime = await createClientRuntime({
+      dataDir: join(userData, 'profile'),
+      safeStorage,
+      defaultRelayUrl: relay?.localUrl ?? `http://127.0.0.1:${settings.relay.port}`,
+    });
+    let rooms: RoomSummary[] = await runtime.handlers.listRooms(null);
+    runtime.subscribe((event: ClientEvent) => {
+      if (event.type === 'rooms-changed') rooms = event.rooms;
+      forwardEvent(mainWindow?.webContents ?? null, event);
+      const spec = notificationFor(event, mainWindow?.isFocused() ?? false, rooms);
+      if (spec && Notification.isSupported()) {
+        const note = new Notification({ title: spec.title, body: spec.body });
+        note.on('click', () => {
+          mainWindow?.show();
+          mainWindow?.focus();
+        });
+        note.show();
+      }
+    });
+    let stopping: Promise<void> | undefined;
+    return {
+      runtime,
+      relay,
+      window: () => mainWindow,
+      shutdown() {
+        stopping ??= runtime.close().then(() => relay?.relay.close());
+        return stopping;
+      },
+    };
+  } catch (error) {
+    await relay?.relay.close();
+    throw error;
+  }
+}
+
+async function boot(): Promise<Shell | null> {
+  if (!app.requestSingleInstanceLock()) {
+    app.quit();
+    return null;
+  }
+  app.on('second-instance', () => {
+    if (!mainWindow) return;
+    if (mainWindow.isMinimized()) mainWindow.restore();
+    mainWindow.focus();
+  });
+  if (process.platform === 'win32') app.setAppUserModelId('org.conclave.desktop');
+
+  await app.whenReady();
+  denyAllPermissions(session.defaultSession);
+  serveRenderer();
+  const shellPromise = startShell();
+  // Calls made while the runtime starts wait for it; a failed start answers with its error.
+  registerIpc(
+    ipcMain,
+    createDispatch(async () => (await shellPromise).runtime.handlers),
+    isTrusted,
+  );
+  installMenu();
+  createWindow();
+
+  let shell: Shell;
+  try {
+    shell = await shellPromise;
+  } catch (error) {
+    dialog.showErrorBox(
+      'Conclave could not start',
+      error instanceof Error ? error.message : String(error),
+    );
+    app.quit();
+    return null;
+  }
+  app.on('activate', () => {
+    if (!mainWindow) createWindow();
+  });
+  app.on('window-all-closed', () => {
+    if (process.platform !== 'darwin') app.quit();
+  });
+  let cleaned = false;
+  app.on('will-quit', (event) => {
+    if (cleaned) return;
+    event.preventDefault();
+    void shell.shutdown().finally(() => {
+      cleaned = true;
+      app.quit();
+    });
+  });
+  return shell;
+}
+
+/** Resolves once the shell runs (null when another instance owns the profile or start failed). */
+export const shell: Promise<Shell | null> = boot().catch((error: unknown) => {
+  console.error('conclave: the app shell failed to start', error);
+  app.quit();
+  return null;
+});

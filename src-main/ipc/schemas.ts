@@ -1,0 +1,60 @@
+// Argument schemas for every API method. The mapped type below makes the compiler check that
+// each method of src-shared/api.ts has a schema whose output is exactly that method's argument,
+// so adding a method without validating it does not type-check. Bounds here are about shape and
+// size only; the runtime applies the semantic rules (nick syntax, message bytes, known rooms).
+import * as v from 'valibot';
+import type { ApiArg, ApiMethod } from '../../src-shared/api';
+
+type ArgSchemas = { [M in ApiMethod]: v.GenericSchema<unknown, ApiArg<M>> };
+
+const MAX_URL = 2048;
+const MAX_ROOM = 128;
+const MAX_NICK = 64;
+/** A message is at most 16 KiB of UTF-8; UTF-16 code units never outnumber UTF-8 bytes. */
+const MAX_TEXT_UNITS = 16 * 1024;
+
+const roomId = v.pipe(v.string(), v.minLength(1), v.maxLength(32));
+const nick = v.pipe(v.string(), v.minLength(1), v.maxLength(MAX_NICK));
+const relayUrl = v.pipe(
+  v.string(),
+  v.maxLength(MAX_URL),
+  v.check((s) => {
+    try {
+      return ['http:', 'https:', 'ws:', 'wss:'].includes(new URL(s).protocol);
+    } catch {
+      return false;
+    }
+  }, 'the relay URL must be an http(s) or ws(s) URL'),
+);
+const seq = v.pipe(v.number(), v.safeInteger(), v.minValue(0));
+const limit = v.pipe(v.number(), v.safeInteger(), v.minValue(1), v.maxValue(1000));
+
+const none = v.null();
+const inRoom = v.strictObject({ roomId });
+const aboutMember = v.strictObject({ roomId, nick });
+
+export const ARG_SCHEMAS: ArgSchemas = {
+  identity: none,
+  createIdentity: none,
+  listRooms: none,
+  defaultRelayUrl: none,
+  joinRoom: v.strictObject({
+    relayUrl,
+    room: v.pipe(v.string(), v.minLength(1), v.maxLength(MAX_ROOM)),
+    nick,
+  }),
+  leaveRoom: inRoom,
+  sendMessage: v.strictObject({
+    roomId,
+    text: v.pipe(v.string(), v.minLength(1), v.maxLength(MAX_TEXT_UNITS)),
+  }),
+  roomState: inRoom,
+  history: v.strictObject({ roomId, beforeSeq: v.optional(seq), limit: v.optional(limit) }),
+  notices: inRoom,
+  eventLog: v.strictObject({ roomId, limit: v.optional(limit) }),
+  knownKeys: inRoom,
+  safetyNumber: aboutMember,
+  markVerified: aboutMember,
+  acceptKeyChange: aboutMember,
+  exportDebug: inRoom,
+};

@@ -1,0 +1,77 @@
+// Small display helpers shared by components. Pure functions, unit-tested.
+import type { ProgressCounts, SessionView } from '../../../src-shared/api';
+
+export function shortSid(sid: string): string {
+  return sid.slice(0, 8);
+}
+
+/** The first groups of a fingerprint, enough to recognise it at a glance. */
+export function shortFingerprint(fp: string | null, groups = 2): string {
+  if (!fp) return 'no key yet';
+  return fp.split(' ').slice(0, groups).join(' ');
+}
+
+/** Splits a fingerprint or safety number into rows of `perRow` digit groups. */
+export function digitRows(value: string, perRow: number): string[] {
+  const groups = value.split(' ').filter(Boolean);
+  const rows: string[] = [];
+  for (let i = 0; i < groups.length; i += perRow) rows.push(groups.slice(i, i + perRow).join(' '));
+  return rows;
+}
+
+export function age(since: number, now: number): string {
+  const s = Math.max(0, Math.floor((now - since) / 1000));
+  if (s < 60) return `${s}s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m}m ${s % 60}s`;
+  const h = Math.floor(m / 60);
+  if (h < 48) return `${h}h ${m % 60}m`;
+  return `${Math.floor(h / 24)}d`;
+}
+
+export function clock(at: number): string {
+  return new Date(at).toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit' });
+}
+
+export function countsText(p: ProgressCounts): string {
+  return (
+    `auth ${p.tokens.have}/${p.tokens.need} · shares ${p.shares.have}/${p.shares.need} · ` +
+    `confirmed ${p.confirmations.have}/${p.confirmations.need}`
+  );
+}
+
+/** Fraction of the contributions a session has collected, 0..1. */
+export function progressFraction(p: ProgressCounts): number {
+  const need = p.tokens.need + p.shares.need + p.confirmations.need;
+  if (need === 0) return 0;
+  const have =
+    Math.min(p.tokens.have, p.tokens.need) +
+    Math.min(p.shares.have, p.shares.need) +
+    Math.min(p.confirmations.have, p.confirmations.need);
+  return have / need;
+}
+
+/** An in-limbo session that was current before: it only drains late messages now. */
+export function isDraining(s: SessionView): boolean {
+  return s.status === 'in-limbo' && s.history.some((h) => h.status === 'current');
+}
+
+/** A short human title; `parentMembers` are the members of the session this one builds on. */
+export function sessionTitle(s: SessionView, parentMembers: readonly string[]): string {
+  switch (s.kind) {
+    case 'genesis':
+      return 'Room founded';
+    case 'join': {
+      const who =
+        s.history[0]?.reason.match(/join of (\S+)/)?.[1] ??
+        s.members.find((m) => !parentMembers.includes(m));
+      return who ? `Join of ${who}` : 'Join';
+    }
+    case 'leave': {
+      const gone = parentMembers.filter((m) => !s.members.includes(m));
+      return gone.length > 0 ? `Leave of ${gone.join(', ')}` : 'Leave';
+    }
+    case 'rekey':
+      return 'New keys';
+  }
+}

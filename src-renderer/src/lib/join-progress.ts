@@ -1,0 +1,119 @@
+// The joiner's own progress through the protocol's steps (PROTOCOL.md 5, rule 5), computed from
+// the room state: connect, request sent, members authenticated, key shares, confirmations, in.
+import type { ProgressCounts, RoomState, SessionView } from '../../../src-shared/api';
+
+export type StepState = 'done' | 'active' | 'pending';
+
+export interface JoinStep {
+  id: 'connect' | 'request' | 'tokens' | 'shares' | 'confirmations' | 'founding' | 'member';
+  label: string;
+  state: StepState;
+  count: { have: number; need: number } | null;
+}
+
+export interface JoinProgress {
+  headline: string;
+  detail: string;
+  steps: JoinStep[];
+  /** 0..1, for the progress bar. */
+  fraction: number;
+}
+
+/** The candidate session furthest along among those that include us. */
+export function bestCandidate(state: RoomState): SessionView | null {
+  let best: SessionView | null = null;
+  let bestScore = -1;
+  for (const s of state.sessions) {
+    if (s.status !== 'in-limbo' || !s.members.includes(state.nick)) continue;
+    const p = s.progress;
+    const score = p.tokens.have + p.shares.have + p.confirmations.have;
+    if (score > bestScore) {
+      best = s;
+      bestScore = score;
+    }
+  }
+  return best;
+}
+
+function full(c: { have: number; need: number }): boolean {
+  return c.need > 0 && c.have >= c.need;
+}
+
+/** Null once we are a member (or have left): there is nothing to show then. */
+export function joinProgress(state: RoomState): JoinProgress | null {
+  const phase = state.phase;
+  if (phase === 'member' || phase === 'left') return null;
+  const candidate = bestCandidate(state);
+  const p: ProgressCounts | null = candidate?.progress ?? null;
+  const connected = state.connection === 'connected' && phase !== 'connecting';
+  const requested = connected && phase !== 'requesting';
+
+  if (phase === 'founding-room') {
+    const steps: JoinStep[] = [
+      { id: 'connect', label: 'Connected to the relay', state: 'done', count: null },
+      { id: 'request', label: 'Join request sent', state: 'done', count: null },
+      {
+        id: 'founding',
+        label: 'No one else here: founding the room',
+        state: 'active',
+        count: null,
+      },
+      { id: 'member', label: 'In the room', state: 'pending', count: null },
+    ];
+    return { headline: 'Founding the room', detail: state.phaseDetail, steps, fraction: 0.8 };
+  }
+
+  const tokensDone = p ? full(p.tokens) : false;
+  const sharesDone = p ? full(p.shares) : false;
+  const confirmationsDone = p ? full(p.confirmations) : false;
+  const stage = (done: boolean, started: boolean): StepState =>
+    done ? 'done' : started ? 'active' : 'pending';
+  const steps: JoinStep[] = [
+    {
+      id: 'connect',
+      label: connected ? 'Connected to the relay' : 'Connecting to the relay',
+      state: connected ? 'done' : 'active',
+      count: null,
+    },
+    {
+      id: 'request',
+      label: 'Join request sent',
+      state: !connected ? 'pending' : requested ? 'done' : 'active',
+      count: null,
+    },
+    {
+      id: 'tokens',
+      label: 'Members authenticated',
+      state: stage(tokensDone, requested),
+      count: p ? p.tokens : null,
+    },
+    {
+      id: 'shares',
+      label: 'Key shares',
+      state: stage(sharesDone, tokensDone),
+      count: p ? p.shares : null,
+    },
+    {
+      id: 'confirmations',
+      label: 'Confirmations',
+      state: stage(confirmationsDone, sharesDone),
+      count: p ? p.confirmations : null,
+    },
+    { id: 'member', label: 'In the room', state: 'pending', count: null },
+  ];
+  const part = (c: { have: number; need: number } | undefined) =>
+    c && c.need > 0 ? Math.min(c.have / c.need, 1) : 0;
+  const fraction = !connected
+    ? 0.05
+    : !p
+      ? 0.15
+      : 0.2 + 0.25 * part(p.tokens) + 0.25 * part(p.shares) + 0.25 * part(p.confirmations);
+  const headline = !connected
+    ? 'Connecting'
+    : !p
+      ? phase === 'waiting-for-members'
+        ? 'Waiting for the members to answer'
+        : 'Asking to join'
+      : 'Agreeing on a key with the members';
+  return { headline, detail: state.phaseDetail, steps, fraction: Math.min(fraction, 0.99) };
+}

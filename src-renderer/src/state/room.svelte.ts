@@ -1,0 +1,151 @@
+// One room as the UI sees it, fed by the client's events and by calls for what came before.
+// Components read the fields and call the methods; they hold no room data of their own.
+import type {
+  ChatMessage,
+  ClientEvent,
+  EventLogEntry,
+  KnownKey,
+  RoomNotice,
+  RoomState,
+} from '../../../src-shared/api';
+import type { Api } from '../lib/api';
+import { errorText } from '../lib/api';
+import { joinProgress } from '../lib/join-progress';
+import { buildTimeline, mergeUnique, messageKey, noticeKey } from '../lib/timeline';
+
+const PAGE = 200;
+const MAX_LOG = 1000;
+
+const logKey = (e: EventLogEntry) => `${e.seq}:${e.type}:${e.at}`;
+
+export class RoomModel {
+  state = $state.raw<RoomState | null>(null);
+  messages = $state.raw<ChatMessage[]>([]);
+  notices = $state.raw<RoomNotice[]>([]);
+  log = $state.raw<EventLogEntry[]>([]);
+  keys = $state.raw<KnownKey[]>([]);
+  loadError = $state<string | null>(null);
+  hasEarlier = $state(false);
+  /** Set once the room is gone from the runtime (we left it). */
+  closed = $state(false);
+
+  timeline = $derived(buildTimeline(this.messages, this.notices, this.keys));
+  joining = $derived(this.state ? joinProgress(this.state) : null);
+
+  private keysTimer: ReturnType<typeof setTimeout> | null = null;
+
+  constructor(
+    readonly id: string,
+    private readonly api: Api,
+  ) {}
+
+  async load(): Promise<void> {
+    try {
+      const [state, history, notices, log, keys] = await Promise.all([
+        this.api.call('roomState', { roomId: this.id }),
+        this.api.call('history', { roomId: this.id, limit: PAGE }),
+        this.api.call('notices', { roomId: this.id }),
+        this.api.call('eventLog', { roomId: this.id, limit: MAX_LOG }),
+        this.api.call('knownKeys', { roomId: this.id }),
+      ]);
+      this.state = state;
+      // Events may have arrived while loading: keep them, add what the calls returned.
+      this.messages = mergeUnique(history, this.messages, messageKey);
+      this.notices = mergeUnique(notices, this.notices, noticeKey);
+      this.log = mergeUnique(log, this.log, logKey).slice(-MAX_LOG);
+      this.keys = keys;
+      this.hasEarlier = history.length >= PAGE;
+      this.loadError = null;
+    } catch (error) {
+      this.loadError = errorText(error);
+    }
+  }
+
+  async loadEarlier(): Promise<void> {
+    const oldest = this.messages.reduce((min, m) => Math.min(min, m.seq), Infinity);
+    if (!Number.isFinite(oldest)) return;
+    const page = await this.api.call('history', {
+      roomId: this.id,
+      beforeSeq: oldest,
+      limit: PAGE,
+    });
+    this.messages = mergeUnique(page, this.messages, messageKey);
+    this.hasEarlier = page.length >= PAGE;
+  }
+
+  apply(event: ClientEvent): void {
+    switch (event.type) {
+      case 'room-updated':
+        this.state = event.state;
+        this.scheduleKeyRefresh();
+        break;
+      case 'message':
+        this.messages = mergeUnique(this.messages, [event.message], messageKey);
+        break;
+      case 'notice':
+        this.notices = mergeUnique(this.notices, [event.notice], noticeKey);
+        if (event.notice.kind === 'warning') this.scheduleKeyRefresh();
+        break;
+      case 'log':
+        this.log = [...this.log.slice(-(MAX_LOG - 1)), event.entry];
+        break;
+      case 'rooms-changed':
+        break;
+    }
+  }
+
+  /** Known keys change with membership; fetch them once things settle. */
+  private scheduleKeyRefresh(): void {
+    if (this.keysTimer) return;
+    this.keysTimer = setTimeout(() => {
+      this.keysTimer = null;
+      void this.refreshKeys();
+    }, 150);
+  }
+
+  async refreshKeys(): Promise<void> {
+    if (this.closed) return;
+    try {
+      this.keys = await this.api.call('knownKeys', { roomId: this.id });
+    } catch {
+      // The next membership change refreshes again; the marks stay as they were.
+    }
+  }
+
+  async refreshState(): Promise<void> {
+    if (this.closed) return;
+    try {
+      this.state = await this.api.call('roomState', { roomId: this.id });
+    } catch {
+      // The runtime pushes a fresh state with the next event anyway.
+    }
+  }
+
+  async send(text: string): Promise<void> {
+    await this.api.call('sendMessage', { roomId: this.id, text });
+  }
+
+  safetyNumber(nick: string): Promise<string> {
+    return this.api.call('safetyNumber', { roomId: this.id, nick });
+  }
+
+  async markVerified(nick: string): Promise<void> {
+    await this.api.call('markVerified', { roomId: this.id, nick });
+    await Promise.all([this.refreshKeys(), this.refreshState()]);
+  }
+
+  async acceptKeyChange(nick: string): Promise<void> {
+    await this.api.call('acceptKeyChange', { roomId: this.id, nick });
+    await Promise.all([this.refreshKeys(), this.refreshState()]);
+  }
+
+  exportDebug(): Promise<string> {
+    return this.api.call('exportDebug', { roomId: this.id });
+  }
+
+  dispose(): void {
+    this.closed = true;
+    if (this.keysTimer) clearTimeout(this.keysTimer);
+    this.keysTimer = null;
+  }
+}
