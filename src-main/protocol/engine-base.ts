@@ -159,7 +159,8 @@ export abstract class EngineBase {
       next: null,
       chain: [],
       sendCounter: 0,
-      seenChat: new Set<string>(),
+      seenChat: new Map<string, number>(),
+      replayFloor: 0,
       mismatched: new Set<Nick>(),
       inconsistent: false,
     };

@@ -67,7 +67,15 @@ export abstract class ChatLayer extends JoiningLayer {
     }
     const plain = decodeMsgpack(chatPlainSchema, plainBytes);
     if (!plain.ok) return `chat-${plain.error}`;
-    own.seenChat.add(replayKey);
+    if (plain.value.pseq < own.replayFloor) return 'stale-chat';
+    if (own.seenChat.size >= REPLAY_WINDOW) {
+      // The window is full: forget the oldest, and from now on refuse anything its sender wrote
+      // before that message arrived (a replay older than the window, or a very stale sender).
+      const [oldest, arrived] = own.seenChat.entries().next().value as [string, number];
+      own.seenChat.delete(oldest);
+      own.replayFloor = Math.max(own.replayFloor, arrived);
+    }
+    own.seenChat.set(replayKey, event.seq);
     let transcript: 'ok' | 'mismatch' | 'unknown' = 'unknown';
     const point = [...own.chain].reverse().find((p) => p.seq <= plain.value.pseq);
     if (point && plain.value.th) {
@@ -85,7 +93,7 @@ export abstract class ChatLayer extends JoiningLayer {
       seq: event.seq,
       hash: transcriptNext(this.crypto, headHash, event.seq, frame.signed),
     });
-    if (own.chain.length > 512) own.chain.splice(0, own.chain.length - 512);
+    if (own.chain.length > CHAIN_WINDOW) own.chain.splice(0, own.chain.length - CHAIN_WINDOW);
     const sender = session.participants[index] as Participant;
     this.emit({
       type: 'message',
@@ -99,6 +107,11 @@ export abstract class ChatLayer extends JoiningLayer {
     return 'accepted';
   }
 }
+
+/** Chat messages remembered per session against replays (the snapshot carries them). */
+const REPLAY_WINDOW = 2048;
+/** Transcript points kept per session for checking a sender's claimed chain hash. */
+const CHAIN_WINDOW = 256;
 
 /** Associated data of a CHAT: version, type, sid and sender index. */
 function chatAd(sid: Uint8Array, index: number): Uint8Array {

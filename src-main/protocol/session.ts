@@ -28,7 +28,10 @@ export interface OwnPart {
   /** Transcript chain over this session's CHAT, as (seq, hash) points. */
   chain: { seq: number; hash: Uint8Array }[];
   sendCounter: number;
-  seenChat: Set<string>;
+  /** Recent CHAT (sender:number) with the seq it arrived at, against replays. */
+  seenChat: Map<string, number>;
+  /** CHAT whose sender had processed less than this is refused (older than the window). */
+  replayFloor: number;
   /** Participants whose confirmation disagreed with our key or transcript. */
   mismatched: Set<Nick>;
   /** The shares did not add up to zero: we refused to confirm. */

@@ -385,3 +385,21 @@ describe('snapshots', () => {
     ]);
   });
 });
+
+describe('replay window', () => {
+  it('refuses a replay older than the window and keeps the snapshot bounded', () => {
+    const relay = room(['alice', 'bob'], 'replay-window');
+    relay.say('bob', 'first');
+    relay.settle();
+    const first = relay.log.find((e) => e.kind === 'message' && e.data[1] === 6);
+    if (!first || first.kind !== 'message') throw new Error('no chat');
+    for (let i = 0; i < 2100; i++) relay.say(i % 2 ? 'alice' : 'bob', `m${i}`);
+    relay.settle();
+    const size = relay.client('alice').engine.toSnapshot().length;
+    relay.inject('bob', first.data);
+    relay.settle();
+    expect(dropped(relay, 'alice')).toContain('stale-chat');
+    expect(messagesOf(relay.client('alice')).filter((m) => m.text === 'first')).toHaveLength(1);
+    expect(size).toBeLessThan(200_000);
+  });
+});
