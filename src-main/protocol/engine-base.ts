@@ -38,7 +38,7 @@ export type Ordered = Extract<EngineInput, { seq: Seq }>;
 export type DropReason = string;
 
 export const EMPTY = new Uint8Array(0);
-export const MAX_BUFFER = 20_000;
+export const MAX_BUFFER = 5_000;
 export const MAX_DEAD_SESSIONS = 64;
 
 export abstract class EngineBase {
