@@ -1,0 +1,210 @@
+// The renderer's pure logic: the joiner's progress steps, the chat timeline with verification
+// marks, and display helpers. Components only render what these compute.
+import { describe, expect, it } from 'vitest';
+import type {
+  ChatMessage,
+  KnownKey,
+  ProgressCounts,
+  RoomNotice,
+  RoomState,
+  SessionView,
+} from '../../src-shared/api';
+import {
+  age,
+  countsText,
+  digitRows,
+  isDraining,
+  progressFraction,
+  sessionTitle,
+  shortFingerprint,
+} from '../../src-renderer/src/lib/format';
+import { bestCandidate, joinProgress } from '../../src-renderer/src/lib/join-progress';
+import { buildTimeline, markFor, mergeUnique } from '../../src-renderer/src/lib/timeline';
+
+const counts = (t: number, s: number, c: number, need = 3): ProgressCounts => ({
+  tokens: { have: t, need: need - 1 },
+  shares: { have: s, need },
+  confirmations: { have: c, need },
+});
+
+function session(over: Partial<SessionView>): SessionView {
+  return {
+    sid: 'ab'.repeat(32),
+    status: 'in-limbo',
+    kind: 'join',
+    parent: null,
+    members: ['alice', 'bob', 'carol'],
+    reason: 'join of carol',
+    createdSeq: 5,
+    createdAt: 1_000,
+    progress: counts(0, 0, 0),
+    history: [{ status: 'in-limbo', reason: 'join of carol', seq: 5, at: 1_000 }],
+    ...over,
+  };
+}
+
+function room(over: Partial<RoomState>): RoomState {
+  return {
+    id: '1',
+    room: 'general',
+    nick: 'carol',
+    relayUrl: 'http://127.0.0.1:7438',
+    connection: 'connected',
+    phase: 'authenticating',
+    phaseDetail: '',
+    current: null,
+    members: [],
+    sessions: [],
+    cannotSend: 'not yet',
+    ...over,
+  };
+}
+
+describe('join progress', () => {
+  it('shows nothing for members and for rooms we left', () => {
+    expect(joinProgress(room({ phase: 'member' }))).toBeNull();
+    expect(joinProgress(room({ phase: 'left' }))).toBeNull();
+  });
+
+  it('starts at connecting, then request sent', () => {
+    const connecting = joinProgress(room({ phase: 'connecting', connection: 'connecting' }))!;
+    expect(connecting.steps.map((s) => [s.id, s.state])).toEqual([
+      ['connect', 'active'],
+      ['request', 'pending'],
+      ['tokens', 'pending'],
+      ['shares', 'pending'],
+      ['confirmations', 'pending'],
+      ['member', 'pending'],
+    ]);
+    const waiting = joinProgress(room({ phase: 'waiting-for-members' }))!;
+    expect(waiting.steps.slice(0, 3).map((s) => s.state)).toEqual(['done', 'done', 'active']);
+    expect(waiting.fraction).toBeGreaterThan(connecting.fraction);
+  });
+
+  it('follows the furthest candidate session through tokens, shares and confirmations', () => {
+    const behind = session({ sid: '01'.repeat(32), progress: counts(1, 0, 0) });
+    const ahead = session({ sid: '02'.repeat(32), progress: counts(2, 3, 1) });
+    const state = room({
+      sessions: [behind, ahead, session({ status: 'dead', progress: counts(2, 3, 3) })],
+    });
+    expect(bestCandidate(state)?.sid).toBe(ahead.sid);
+    const p = joinProgress(state)!;
+    const byId = Object.fromEntries(p.steps.map((s) => [s.id, s]));
+    expect(byId['tokens']).toMatchObject({ state: 'done', count: { have: 2, need: 2 } });
+    expect(byId['shares']).toMatchObject({ state: 'done', count: { have: 3, need: 3 } });
+    expect(byId['confirmations']).toMatchObject({ state: 'active', count: { have: 1, need: 3 } });
+    expect(p.fraction).toBeGreaterThan(0.7);
+    expect(p.fraction).toBeLessThan(1);
+  });
+
+  it('says when the joiner founds the room alone', () => {
+    const p = joinProgress(room({ phase: 'founding-room' }))!;
+    expect(p.headline).toBe('Founding the room');
+    expect(p.steps.find((s) => s.state === 'active')?.id).toBe('founding');
+  });
+});
+
+describe('timeline', () => {
+  const message = (over: Partial<ChatMessage>): ChatMessage => ({
+    seq: 10,
+    sid: 's1',
+    from: 'bob',
+    fingerprint: '11111 22222',
+    text: 'hi',
+    at: 2_000,
+    transcript: 'ok',
+    own: false,
+    ...over,
+  });
+  const notice = (over: Partial<RoomNotice>): RoomNotice => ({
+    seq: 9,
+    kind: 'joined',
+    nick: 'bob',
+    text: 'bob joined',
+    at: 1_500,
+    ...over,
+  });
+  const key = (over: Partial<KnownKey>): KnownKey => ({
+    nick: 'bob',
+    fingerprint: '11111 22222',
+    verified: false,
+    pendingFingerprint: null,
+    ...over,
+  });
+
+  it('interleaves messages and notices in processing order', () => {
+    const items = buildTimeline(
+      [message({ seq: 12, at: 3_000, text: 'later' }), message({})],
+      [notice({}), notice({ seq: 13, kind: 'left', text: 'bob left', at: 3_500 })],
+      [],
+    );
+    expect(items.map((i) => (i.kind === 'message' ? i.message.text : i.notice.text))).toEqual([
+      'bob joined',
+      'hi',
+      'later',
+      'bob left',
+    ]);
+  });
+
+  it('marks senders verified only for the verified key, and flags key changes', () => {
+    const keys = (k: KnownKey) => new Map([[k.nick, k]]);
+    expect(markFor(message({ own: true }), keys(key({})))).toBe('self');
+    expect(markFor(message({}), new Map())).toBe('unverified');
+    expect(markFor(message({}), keys(key({ verified: true })))).toBe('verified');
+    expect(markFor(message({ fingerprint: '99999' }), keys(key({ verified: true })))).toBe(
+      'unverified',
+    );
+    expect(markFor(message({}), keys(key({ verified: true, pendingFingerprint: '3' })))).toBe(
+      'key-changed',
+    );
+  });
+
+  it('merges pages and live events without duplicates', () => {
+    const merged = mergeUnique([1, 2, 3], [3, 4, 2, 5], String);
+    expect(merged).toEqual([1, 2, 3, 4, 5]);
+  });
+});
+
+describe('format', () => {
+  it('shortens fingerprints and splits digit groups into rows', () => {
+    const fp = '12345 67890 13579 24680 11223 44556';
+    expect(shortFingerprint(fp)).toBe('12345 67890');
+    expect(shortFingerprint(null)).toBe('no key yet');
+    expect(digitRows(fp, 4)).toEqual(['12345 67890 13579 24680', '11223 44556']);
+  });
+
+  it('describes ages, counts and progress', () => {
+    expect(age(0, 42_000)).toBe('42s');
+    expect(age(0, 125_000)).toBe('2m 5s');
+    expect(age(0, 3 * 3_600_000 + 60_000)).toBe('3h 1m');
+    expect(age(10, 0)).toBe('0s');
+    expect(countsText(counts(1, 2, 3))).toBe('auth 1/2 · shares 2/3 · confirmed 3/3');
+    expect(progressFraction(counts(2, 3, 3))).toBe(1);
+    const none = { have: 0, need: 0 };
+    expect(progressFraction({ tokens: none, shares: none, confirmations: none })).toBe(0);
+  });
+
+  it('names sessions by what they change', () => {
+    expect(sessionTitle(session({}), ['alice', 'bob'])).toBe('Join of carol');
+    expect(sessionTitle(session({ history: [] }), ['alice', 'bob'])).toBe('Join of carol');
+    expect(sessionTitle(session({ kind: 'leave', members: ['alice'] }), ['alice', 'bob'])).toBe(
+      'Leave of bob',
+    );
+    expect(sessionTitle(session({ kind: 'genesis' }), [])).toBe('Room founded');
+  });
+
+  it('tells a draining former current session from a pending one', () => {
+    expect(isDraining(session({}))).toBe(false);
+    expect(
+      isDraining(
+        session({
+          history: [
+            { status: 'in-limbo', reason: 'created', seq: 1, at: 0 },
+            { status: 'current', reason: 'confirmed', seq: 2, at: 0 },
+            { status: 'in-limbo', reason: 'superseded', seq: 3, at: 0 },
+          ],
+        }),
+      ),
+    ).toBe(true);
+  });
+});
