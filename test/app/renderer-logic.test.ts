@@ -76,9 +76,14 @@ describe('join progress', () => {
       ['confirmations', 'pending'],
       ['member', 'pending'],
     ]);
-    const waiting = joinProgress(room({ phase: 'waiting-for-members' }))!;
-    expect(waiting.steps.slice(0, 3).map((s) => s.state)).toEqual(['done', 'done', 'active']);
-    expect(waiting.fraction).toBeGreaterThan(connecting.fraction);
+    const asking = joinProgress(room({ phase: 'connecting' }))!;
+    expect(asking.steps.slice(0, 3).map((s) => s.state)).toEqual(['done', 'active', 'pending']);
+    for (const phase of ['requesting', 'waiting-for-members'] as const) {
+      const waiting = joinProgress(room({ phase }))!;
+      expect(waiting.steps.slice(0, 3).map((s) => s.state)).toEqual(['done', 'done', 'active']);
+      expect(waiting.fraction).toBeGreaterThan(asking.fraction);
+    }
+    expect(asking.fraction).toBeGreaterThan(connecting.fraction);
   });
 
   it('follows the furthest candidate session through tokens, shares and confirmations', () => {
@@ -146,6 +151,28 @@ describe('timeline', () => {
     ]);
   });
 
+  it('shows a repeated "is joining" only once until something else happens to that member', () => {
+    const items = buildTimeline(
+      [],
+      [
+        notice({ seq: 3, kind: 'joining', text: 'carol is joining', nick: 'carol', at: 1 }),
+        notice({ seq: 4, kind: 'joined', text: 'bob joined', nick: 'bob', at: 2 }),
+        notice({ seq: 5, kind: 'joining', text: 'carol is joining', nick: 'carol', at: 3 }),
+        notice({ seq: 6, kind: 'joined', text: 'carol joined', nick: 'carol', at: 4 }),
+        notice({ seq: 9, kind: 'left', text: 'carol left', nick: 'carol', at: 5 }),
+        notice({ seq: 12, kind: 'joining', text: 'carol is joining', nick: 'carol', at: 6 }),
+      ],
+      [],
+    );
+    expect(items.map((i) => (i.kind === 'notice' ? `${i.seq}` : ''))).toEqual([
+      '3',
+      '4',
+      '6',
+      '9',
+      '12',
+    ]);
+  });
+
   it('marks senders verified only for the verified key, and flags key changes', () => {
     const keys = (k: KnownKey) => new Map([[k.nick, k]]);
     expect(markFor(message({ own: true }), keys(key({})))).toBe('self');
@@ -174,10 +201,11 @@ describe('format', () => {
   });
 
   it('describes ages, counts and progress', () => {
-    expect(age(0, 42_000)).toBe('42s');
-    expect(age(0, 125_000)).toBe('2m 5s');
-    expect(age(0, 3 * 3_600_000 + 60_000)).toBe('3h 1m');
+    expect(age(1, 42_001)).toBe('42s');
+    expect(age(1, 125_001)).toBe('2m 5s');
+    expect(age(1, 3 * 3_600_000 + 60_001)).toBe('3h 1m');
     expect(age(10, 0)).toBe('0s');
+    expect(age(0, 5_000)).toBe('—');
     expect(countsText(counts(1, 2, 3))).toBe('auth 1/2 · shares 2/3 · confirmed 3/3');
     expect(progressFraction(counts(2, 3, 3))).toBe(1);
     const none = { have: 0, need: 0 };

@@ -20,6 +20,8 @@ export function digitRows(value: string, perRow: number): string[] {
 }
 
 export function age(since: number, now: number): string {
+  // Sessions learnt from a state transfer carry no local creation time.
+  if (since <= 0) return '—';
   const s = Math.max(0, Math.floor((now - since) / 1000));
   if (s < 60) return `${s}s`;
   const m = Math.floor(s / 60);

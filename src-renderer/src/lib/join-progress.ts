@@ -45,8 +45,9 @@ export function joinProgress(state: RoomState): JoinProgress | null {
   if (phase === 'member' || phase === 'left') return null;
   const candidate = bestCandidate(state);
   const p: ProgressCounts | null = candidate?.progress ?? null;
-  const connected = state.connection === 'connected' && phase !== 'connecting';
-  const requested = connected && phase !== 'requesting';
+  const connected = state.connection === 'connected';
+  // Every phase after 'connecting' comes after the JOIN_REQUEST went out.
+  const requested = connected && phase !== 'connecting';
 
   if (phase === 'founding-room') {
     const steps: JoinStep[] = [
@@ -77,8 +78,8 @@ export function joinProgress(state: RoomState): JoinProgress | null {
     },
     {
       id: 'request',
-      label: 'Join request sent',
-      state: !connected ? 'pending' : requested ? 'done' : 'active',
+      label: requested ? 'Join request sent' : 'Sending the join request',
+      state: requested ? 'done' : connected ? 'active' : 'pending',
       count: null,
     },
     {
@@ -105,15 +106,22 @@ export function joinProgress(state: RoomState): JoinProgress | null {
     c && c.need > 0 ? Math.min(c.have / c.need, 1) : 0;
   const fraction = !connected
     ? 0.05
-    : !p
-      ? 0.15
-      : 0.2 + 0.25 * part(p.tokens) + 0.25 * part(p.shares) + 0.25 * part(p.confirmations);
+    : !requested
+      ? 0.1
+      : !p
+        ? 0.2
+        : 0.2 + 0.25 * part(p.tokens) + 0.25 * part(p.shares) + 0.25 * part(p.confirmations);
   const headline = !connected
     ? 'Connecting'
-    : !p
-      ? phase === 'waiting-for-members'
-        ? 'Waiting for the members to answer'
-        : 'Asking to join'
-      : 'Agreeing on a key with the members';
-  return { headline, detail: state.phaseDetail, steps, fraction: Math.min(fraction, 0.99) };
+    : !requested
+      ? 'Asking to join'
+      : p
+        ? 'Agreeing on a key with the members'
+        : phase === 'waiting-for-members'
+          ? 'Following the room until the members add you'
+          : 'Waiting for the members to answer';
+  // The relay link's detail matters while connecting ("connecting to …", a refusal); after that
+  // the steps say it all.
+  const detail = connected ? '' : state.phaseDetail;
+  return { headline, detail, steps, fraction: Math.min(fraction, 0.99) };
 }

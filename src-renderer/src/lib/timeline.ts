@@ -49,7 +49,23 @@ export function buildTimeline(
   ];
   // Processing time first (the relay's seq restarts when a client rejoins in a new epoch), seq
   // to break ties between things handled in the same millisecond.
-  return items.sort((a, b) => a.at - b.at || a.seq - b.seq);
+  items.sort((a, b) => a.at - b.at || a.seq - b.seq);
+  return withoutRepeatedJoining(items);
+}
+
+/**
+ * A joiner whose join session lost to another one gets a new session, and a new "is joining"
+ * notice; the chat shows the first only (the debug panel keeps every session).
+ */
+function withoutRepeatedJoining(items: TimelineItem[]): TimelineItem[] {
+  const lastKind = new Map<string, RoomNotice['kind']>();
+  return items.filter((item) => {
+    if (item.kind !== 'notice' || item.notice.nick === null) return true;
+    const nick = item.notice.nick;
+    const repeated = item.notice.kind === 'joining' && lastKind.get(nick) === 'joining';
+    lastKind.set(nick, item.notice.kind);
+    return !repeated;
+  });
 }
 
 /** Adds items not seen yet, keeping order by key identity. */

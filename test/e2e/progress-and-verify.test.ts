@@ -1,0 +1,194 @@
+// Two users on two browser hosts. A joiner's progress is shown step by step while a member is
+// unresponsive (its host frozen with SIGSTOP), with the composer disabled and the reason shown;
+// then both compare safety numbers in the verification dialog and the marks follow. The first
+// user does everything with the keyboard only.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startRelay, type RunningRelay } from '../../src-main/relay/index';
+import { ensureRendererBuilt } from './helpers/build';
+import { launchChromium, openPage, pageProblems, shot } from './helpers/browser';
+import { spawnHost, type HostProcess } from './helpers/hosts';
+import {
+  button,
+  eventually,
+  fillJoinForm,
+  focusedLabel,
+  memberStates,
+  onboard,
+  region,
+  textbox,
+} from './helpers/ui';
+
+const SUITE = 'progress-and-verify';
+const ROOM = 'pair';
+
+let dir: string;
+let relay: RunningRelay;
+let browser: Browser;
+let alice: HostProcess;
+let bob: HostProcess;
+let alicePage: Page;
+let bobPage: Page;
+
+beforeAll(async () => {
+  ensureRendererBuilt();
+  dir = mkdtempSync(join(tmpdir(), 'conclave-e2e-pair-'));
+  relay = await startRelay({ host: '127.0.0.1', port: 0 });
+  [alice, bob] = await Promise.all([
+    spawnHost('alice', join(dir, 'alice'), relay.url),
+    spawnHost('bob', join(dir, 'bob'), relay.url),
+  ]);
+  browser = await launchChromium();
+  alicePage = await openPage(browser, alice.url);
+  bobPage = await openPage(browser, bob.url);
+}, 240_000);
+
+afterAll(async () => {
+  alice?.resume();
+  await browser?.close();
+  await Promise.all([alice?.stop(), bob?.stop()]);
+  await relay?.close();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+}, 60_000);
+
+/** Presses Tab until the focused element has the given accessible label (bounded). */
+async function tabTo(page: Page, label: string): Promise<void> {
+  for (let i = 0; i < 20; i++) {
+    await page.keyboard.press('Tab');
+    const focused = await focusedLabel(page);
+    if (focused === label) return;
+  }
+  throw new Error(`could not reach "${label}" with Tab`);
+}
+
+describe('join progress and key verification', { timeout: 120_000 }, () => {
+  it('onboards and joins with the keyboard only', async () => {
+    await tabTo(alicePage, 'Nickname');
+    await alicePage.keyboard.type('alice');
+    await alicePage.keyboard.press('Enter');
+    await button(alicePage, 'Continue').waitFor();
+    await tabTo(alicePage, 'Continue');
+    await alicePage.keyboard.press('Enter');
+
+    await tabTo(alicePage, 'Relay URL');
+    await alicePage.keyboard.press('ControlOrMeta+A');
+    await alicePage.keyboard.type(relay.url);
+    await alicePage.keyboard.press('Tab');
+    await alicePage.keyboard.type(ROOM);
+    await alicePage.keyboard.press('Enter');
+
+    await eventually('alice founds the room', async () => {
+      expect(await memberStates(alicePage)).toEqual({ alice: 'member' });
+    });
+    // The composer takes the focus once sending is possible: type and press Enter.
+    await eventually('the composer is focused', async () => {
+      expect(
+        await textbox(alicePage, 'Message').evaluate((el) => el === el.ownerDocument.activeElement),
+      ).toBe(true);
+    });
+    await alicePage.keyboard.type('Anyone here?');
+    await alicePage.keyboard.press('Enter');
+    await region(alicePage, 'Chat').getByText('Anyone here?').waitFor();
+  });
+
+  it("shows the joiner's progress while a member does not answer", async () => {
+    await onboard(bobPage, 'bob');
+    await fillJoinForm(bobPage, relay.url, ROOM, 'bob');
+    alice.pause();
+    try {
+      await button(bobPage, 'Join').click();
+      const progress = region(bobPage, 'Join progress');
+      await progress.waitFor();
+      await eventually('the join request is sent and bob waits for the members', async () => {
+        const steps = await progress
+          .locator('li[data-step]')
+          .evaluateAll((lis) =>
+            lis.map((li) => `${li.getAttribute('data-step')}:${li.className.split(' ')[0]}`),
+          );
+        expect(steps).toEqual([
+          'connect:done',
+          'request:done',
+          'tokens:active',
+          'shares:pending',
+          'confirmations:pending',
+          'member:pending',
+        ]);
+      });
+      // Nothing can be sent yet, and the composer says why.
+      expect(await textbox(bobPage, 'Message').isDisabled()).toBe(true);
+      expect(await button(bobPage, 'Send').isDisabled()).toBe(true);
+      await bobPage.getByText('You are not in the room yet').waitFor();
+      await shot(bobPage, SUITE, '01-waiting-for-members', 'join-progress');
+      // Still waiting a moment later: the member is frozen.
+      await new Promise((r) => setTimeout(r, 1_000));
+      expect(await progress.count()).toBe(1);
+    } finally {
+      alice.resume();
+    }
+    for (const page of [alicePage, bobPage]) {
+      await eventually(
+        'both are members',
+        async () => {
+          expect(await memberStates(page)).toEqual({ alice: 'member', bob: 'member' });
+        },
+        45_000,
+      );
+    }
+    expect(await region(bobPage, 'Join progress').count()).toBe(0);
+    expect(await textbox(bobPage, 'Message').isDisabled()).toBe(false);
+    await shot(bobPage, SUITE, '02-admitted');
+  });
+
+  it('shows the same safety number on both sides and marks the verified member', async () => {
+    const readSafety = async (page: Page, nick: string) => {
+      await page.getByRole('button', { name: `Verify ${nick}`, exact: true }).focus();
+      await page.keyboard.press('Enter');
+      const dialog = page.getByRole('dialog', { name: `Verify ${nick}` });
+      await dialog.waitFor();
+      const group = dialog.getByRole('group', { name: 'Safety number' });
+      await group.locator('span.mono').first().waitFor();
+      return (await group.innerText()).replace(/\s+/g, ' ').trim();
+    };
+    const seenByAlice = await readSafety(alicePage, 'bob');
+    const seenByBob = await readSafety(bobPage, 'alice');
+    expect(seenByAlice).toMatch(/^(\d{5} ){11}\d{5}$/);
+    expect(seenByBob).toBe(seenByAlice);
+    await shot(alicePage, SUITE, '03-verify-dialog', 'verify');
+
+    // Alice confirms by keyboard; bob closes his dialog with Escape without verifying.
+    await button(alicePage, 'Mark as verified').focus();
+    await alicePage.keyboard.press('Enter');
+    await alicePage.getByRole('dialog').getByText('Verified', { exact: true }).waitFor();
+    await alicePage.keyboard.press('Escape');
+    await bobPage.keyboard.press('Escape');
+    expect(await alicePage.getByRole('dialog').count()).toBe(0);
+
+    const bobRow = region(alicePage, 'Members').locator('li[data-nick="bob"]');
+    await bobRow.getByRole('img', { name: 'verified' }).waitFor();
+    expect(
+      await region(bobPage, 'Members')
+        .locator('li[data-nick="alice"]')
+        .getByRole('img', { name: 'verified' })
+        .count(),
+    ).toBe(0);
+
+    await textbox(bobPage, 'Message').fill('Verified me? Good.');
+    await button(bobPage, 'Send').click();
+    const message = region(alicePage, 'Chat').locator('li.message[data-from="bob"]').last();
+    await message.getByText('Verified me? Good.').waitFor();
+    expect(await message.getAttribute('data-mark')).toBe('verified');
+    // Bob has not verified alice: her messages carry the unverified mark on his side. (He never
+    // sees "Anyone here?": it was sent before he was admitted.)
+    await textbox(alicePage, 'Message').fill('Yes, and the numbers matched.');
+    await textbox(alicePage, 'Message').press('Enter');
+    const onBob = region(bobPage, 'Chat').locator('li.message[data-from="alice"]');
+    await onBob.getByText('Yes, and the numbers matched.').waitFor();
+    expect(await onBob.count()).toBe(1);
+    expect(await onBob.getAttribute('data-mark')).toBe('unverified');
+    await shot(alicePage, SUITE, '04-verified');
+    for (const page of [alicePage, bobPage]) expect(pageProblems(page)).toEqual([]);
+  });
+});

@@ -1,0 +1,281 @@
+// Three users on three browser hosts (separate processes, separate profiles) and one real relay,
+// driven through the UI in Chromium: they join one room at the same moment, their member lists
+// converge, join progress shows while they join, messages flow, one leaves and the others see
+// both steps of the leave, and the debug panel agrees with each runtime's own view of sessions.
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startRelay, type RunningRelay } from '../../src-main/relay/index';
+import { ensureRendererBuilt } from './helpers/build';
+import { launchChromium, openPage, pageProblems, shot } from './helpers/browser';
+import { HostView, spawnHost, type HostProcess } from './helpers/hosts';
+import {
+  button,
+  eventually,
+  fillJoinForm,
+  memberStates,
+  onboard,
+  panelSessions,
+  recordedProgress,
+  recordProgress,
+  region,
+  textbox,
+} from './helpers/ui';
+
+const SUITE = 'three-users';
+const NICKS = ['alice', 'bob', 'carol'] as const;
+const ROOM = 'launch-plans';
+
+let dir: string;
+let relay: RunningRelay;
+let browser: Browser;
+const hosts: HostProcess[] = [];
+const views: HostView[] = [];
+const pages: Page[] = [];
+const roomIds: string[] = [];
+
+beforeAll(async () => {
+  ensureRendererBuilt();
+  dir = mkdtempSync(join(tmpdir(), 'conclave-e2e-three-'));
+  relay = await startRelay({ host: '127.0.0.1', port: 0 });
+  hosts.push(...(await Promise.all(NICKS.map((n) => spawnHost(n, join(dir, n), relay.url)))));
+  views.push(...hosts.map((h) => new HostView(h)));
+  browser = await launchChromium();
+  for (const h of hosts) pages.push(await openPage(browser, h.url));
+}, 240_000);
+
+afterAll(async () => {
+  await browser?.close();
+  for (const v of views) v.close();
+  await Promise.all(hosts.map((h) => h.stop()));
+  await relay?.close();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+}, 60_000);
+
+const page = (i: number) => pages[i] as Page;
+const view = (i: number) => views[i] as HostView;
+
+/** The panel's sid -> status must equal the runtime's, read at the same quiet moment. */
+async function expectPanelMatchesRuntime(i: number): Promise<Record<string, string>> {
+  return eventually(`${NICKS[i]}'s debug panel matches the runtime`, async () => {
+    const state = await view(i).call('roomState', { roomId: roomIds[i] as string });
+    const runtime = Object.fromEntries(state.sessions.map((s) => [s.sid, s.status]));
+    const panel = await panelSessions(page(i));
+    expect(panel).toEqual(runtime);
+    return runtime;
+  });
+}
+
+describe('three users in one room, through the UI', { timeout: 120_000 }, () => {
+  it('onboards each user: nickname, identity, fingerprint', async () => {
+    for (const [i, nick] of NICKS.entries()) {
+      const fingerprint = await onboard(page(i), nick);
+      expect(fingerprint).toMatch(/^(\d{5} ){5}\d{5}$/);
+      const identity = await view(i).call('identity', null);
+      expect(identity?.fingerprint).toBe(fingerprint);
+    }
+    await shot(page(0), SUITE, '01-join-form');
+  });
+
+  it('joins all three at the same moment, shows progress, and converges', async () => {
+    for (const [i, nick] of NICKS.entries()) {
+      await fillJoinForm(page(i), relay.url, ROOM, nick);
+      await recordProgress(page(i));
+    }
+    await shot(page(1), SUITE, '02-join-form-filled', 'join');
+    await Promise.all(pages.map((p) => button(p, 'Join').click()));
+    await Promise.all(pages.map((p, i) => shot(p, SUITE, `03-joining-${NICKS[i]}`)));
+
+    for (const [i] of NICKS.entries()) {
+      await eventually(
+        `${NICKS[i]} sees all three as members`,
+        async () => {
+          expect(await memberStates(page(i))).toEqual({
+            alice: 'member',
+            bob: 'member',
+            carol: 'member',
+          });
+        },
+        60_000,
+      );
+    }
+    for (const [i] of NICKS.entries()) {
+      const rooms = await view(i).call('listRooms', null);
+      roomIds[i] = rooms.find((r) => r.room === ROOM)?.id as string;
+      const state = await view(i).call('roomState', { roomId: roomIds[i] as string });
+      expect(state.phase).toBe('member');
+      expect([...(state.current?.members ?? [])].sort()).toEqual([...NICKS]);
+    }
+    // One current session, the same on every client.
+    const sids = await Promise.all(
+      NICKS.map(
+        async (_, i) =>
+          (await view(i).call('roomState', { roomId: roomIds[i] as string })).current?.sid,
+      ),
+    );
+    expect(new Set(sids).size).toBe(1);
+
+    // Join progress appeared while joining: every user's own card, and a "joining" row in some
+    // member's list for each of the users who were admitted by others.
+    const seen = await Promise.all(pages.map((p) => recordedProgress(p)));
+    for (const [i, nick] of NICKS.entries()) {
+      expect(
+        seen[i]?.some((s) => s.startsWith('card ')),
+        `${nick}'s own join progress`,
+      ).toBe(true);
+    }
+    const admitted = NICKS.filter((n) => seen.some((s) => s.includes(`joining ${n}`)));
+    expect(admitted.length).toBeGreaterThanOrEqual(2);
+    const stepsReached = seen.flat().filter((s) => s.startsWith('card '));
+    expect(stepsReached.some((s) => /tokens:(active|done)/.test(s))).toBe(true);
+
+    await shot(page(0), SUITE, '04-members-converged', 'room');
+    for (const p of pages) expect(pageProblems(p)).toEqual([]);
+  });
+
+  it('delivers messages to everyone, in the same order', async () => {
+    await textbox(page(0), 'Message').fill(
+      'Morning! Draft of the launch plan is in the usual place.',
+    );
+    await button(page(0), 'Send').click();
+    await textbox(page(1), 'Message').fill('Thanks, reading it now.');
+    await textbox(page(1), 'Message').press('Enter');
+    await textbox(page(2), 'Message').fill('Same here. Can we go over the dates at 11?');
+    await button(page(2), 'Send').click();
+
+    for (const [i] of NICKS.entries()) {
+      await eventually(`${NICKS[i]} has all three messages`, async () => {
+        const texts = await region(page(i), 'Chat').locator('li.message .bubble').allInnerTexts();
+        expect(texts).toHaveLength(3);
+        expect(texts).toContain('Thanks, reading it now.');
+      });
+    }
+    const orders = await Promise.all(
+      pages.map((p) =>
+        region(p, 'Chat')
+          .locator('li.message')
+          .evaluateAll((els) => els.map((e) => e.getAttribute('data-from'))),
+      ),
+    );
+    expect(orders[1]).toEqual(orders[0]);
+    expect(orders[2]).toEqual(orders[0]);
+    // What the UI shows is what the runtime stored.
+    const history = await view(2).call('history', { roomId: roomIds[2] as string });
+    expect(history.map((m) => m.from)).toEqual(orders[2]);
+    await shot(page(1), SUITE, '05-chat', 'chat');
+  });
+
+  it('shows every session in the debug panel exactly as the runtime sees it', async () => {
+    await page(0).keyboard.press('Control+Shift+D');
+    await region(page(0), 'Sessions').waitFor();
+    const sessions = await expectPanelMatchesRuntime(0);
+    const statuses = Object.values(sessions);
+    expect(statuses.filter((s) => s === 'current')).toHaveLength(1);
+    // The sessions that were current before the last join still drain late messages.
+    expect(statuses).toContain('in-limbo');
+
+    // Each row shows the short sid, members and progress counts of that session.
+    const state = await view(0).call('roomState', { roomId: roomIds[0] as string });
+    const current = state.sessions.find((s) => s.status === 'current')!;
+    const row = region(page(0), 'Sessions').locator(`tr[data-sid="${current.sid}"]`);
+    expect(await row.locator('td').first().innerText()).toBe(current.sid.slice(0, 8));
+    expect(await row.innerText()).toContain(current.members.join(', '));
+    expect(await row.innerText()).toContain(
+      `${current.progress.confirmations.have}/${current.progress.confirmations.need}`,
+    );
+    // The raw event log lists the relay's events with their outcome.
+    const log = region(page(0), 'Sessions').getByRole('region', { name: 'Event log' });
+    expect(await log.locator('tbody tr').count()).toBeGreaterThan(5);
+    await shot(page(0), SUITE, '06-debug-panel', 'debug-panel');
+
+    // The panel's button closes it and Ctrl+Shift+D brings it back.
+    await button(page(0), 'Close debug panel').click();
+    expect(await region(page(0), 'Sessions').count()).toBe(0);
+    await page(0).keyboard.press('Control+Shift+D');
+    await region(page(0), 'Sessions').waitFor();
+  });
+
+  it('exports a debug bundle without secrets', async () => {
+    const [download] = await Promise.all([
+      page(0).waitForEvent('download'),
+      button(page(0), 'Export debug bundle').click(),
+    ]);
+    const path = join(dir, 'bundle.json');
+    await download.saveAs(path);
+    const text = readFileSync(path, 'utf8');
+    const bundle = JSON.parse(text) as { state: { sessions: unknown[] }; eventLog: unknown[] };
+    expect(bundle.state.sessions.length).toBeGreaterThan(0);
+    expect(bundle.eventLog.length).toBeGreaterThan(0);
+    expect(text).not.toMatch(/secret|privateKey|"sk"/i);
+    expect(download.suggestedFilename()).toMatch(/^conclave-debug-launch-plans-.*\.json$/);
+  });
+
+  it('lets one user leave; the others see both steps of the leave', async () => {
+    await button(page(2), 'Leave').click();
+    // Carol is back at the join form, with the room among her recent rooms.
+    await textbox(page(2), 'Room').waitFor();
+    await page(2)
+      .getByRole('button', { name: `Rejoin ${ROOM} as carol` })
+      .waitFor();
+
+    for (const i of [0, 1]) {
+      await eventually(
+        `${NICKS[i]} sees carol leave in two steps`,
+        async () => {
+          const notices = await region(page(i), 'Chat').locator('li.notice').allInnerTexts();
+          expect(notices.some((t) => t.includes('carol left'))).toBe(true);
+          expect(notices.some((t) => t.includes('carol can no longer read new messages'))).toBe(
+            true,
+          );
+          const states = await memberStates(page(i));
+          expect(states['alice']).toBe('member');
+          expect(states['bob']).toBe('member');
+          expect(states['carol'] ?? 'cannot-read').toBe('cannot-read');
+        },
+        45_000,
+      );
+      const state = await view(i).call('roomState', { roomId: roomIds[i] as string });
+      expect([...(state.current?.members ?? [])].sort()).toEqual(['alice', 'bob']);
+    }
+    // The leave notice comes before "can no longer read" in the chat.
+    const notices = await region(page(1), 'Chat').locator('li.notice').allInnerTexts();
+    const left = notices.findIndex((t) => t.includes('carol left'));
+    const unreadable = notices.findIndex((t) => t.includes('carol can no longer read'));
+    expect(left).toBeGreaterThanOrEqual(0);
+    expect(unreadable).toBeGreaterThan(left);
+
+    // Sending still works for the two who stayed.
+    await textbox(page(1), 'Message').fill('Just us two now.');
+    await button(page(1), 'Send').click();
+    await eventually('alice gets the message sent after the leave', async () => {
+      const texts = await region(page(0), 'Chat').locator('li.message .bubble').allInnerTexts();
+      expect(texts).toContain('Just us two now.');
+    });
+    await shot(page(1), SUITE, '07-after-leave', 'after-leave');
+    await shot(page(2), SUITE, '08-left-user');
+  });
+
+  it('keeps the debug panel consistent after the leave (current, in-limbo and dead)', async () => {
+    const sessions = await expectPanelMatchesRuntime(0);
+    const statuses = Object.values(sessions);
+    expect(statuses.filter((s) => s === 'current')).toHaveLength(1);
+    expect(statuses).toContain('in-limbo');
+    await shot(page(0), SUITE, '09-debug-after-leave', 'debug-after-leave');
+    // The same holds for bob, whose panel was closed until now.
+    await button(page(1), 'Debug').click();
+    await expectPanelMatchesRuntime(1);
+  });
+
+  it('follows the system theme', async () => {
+    await page(1).emulateMedia({ colorScheme: 'dark' });
+    const background = await page(1)
+      .locator('body')
+      .evaluate((body) => body.ownerDocument.defaultView.getComputedStyle(body).backgroundColor);
+    expect(background).toBe('rgb(14, 17, 21)');
+    await shot(page(1), SUITE, '10-dark', 'dark');
+    await page(1).emulateMedia({ colorScheme: 'light' });
+    for (const p of pages) expect(pageProblems(p)).toEqual([]);
+  });
+});
