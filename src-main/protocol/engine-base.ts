@@ -65,6 +65,8 @@ export abstract class EngineBase {
   current: Session | null = null;
 
   protected draining: Session | null = null;
+  /** The session current before this one (for LEAVE in flight), whatever its status now. */
+  protected previousCurrent: Session | null = null;
 
   protected pendingJoiners: PendingJoiner[] = [];
 
@@ -84,9 +86,6 @@ export abstract class EngineBase {
   protected joinRetries = 0;
 
   protected sawConversation = false;
-
-  /** Nicks present when we arrived that have not left since: who could admit us. */
-  protected possibleMembers = new Set<Nick>();
 
   protected buffer: Ordered[] = [];
 

@@ -91,6 +91,7 @@ export abstract class JoiningLayer extends MembershipLayer {
     this.lastSeq = s.lastSeq;
     this.sessions.clear();
     this.current = null;
+    this.previousCurrent = null;
     this.pendingJoiners = [];
     this.pendingLeavers.clear();
     this.accusations.clear();
@@ -124,6 +125,29 @@ export abstract class JoiningLayer extends MembershipLayer {
       state.accusations.map(([who, by]) => [who as Nick, new Set(by as Nick[])]),
     );
     this.rekeyRequested = state.rekey;
+    if (state.previous) {
+      // Kept only to verify a LEAVE still in flight under it; we never held its keys.
+      const p = state.previous;
+      const prev = new Session(
+        asSid(toHex(p.sid)),
+        p.sid,
+        null,
+        p.kind,
+        p.participants.map((x) => ({ ...x, nick: x.nick as Nick })),
+        null,
+        seq,
+        0,
+      );
+      prev.status = 'dead';
+      prev.record(
+        'dead',
+        { kind: 'obsolete', detail: 'superseded before this client arrived' },
+        seq,
+        0,
+      );
+      this.sessions.set(prev.sid, prev);
+      this.previousCurrent = prev;
+    }
     this.reconcile(seq, 0, { kind: 'created', detail: 'in limbo when this client arrived' });
     for (const l of state.limbo) {
       const s = this.sessions.get(asSid(toHex(l.sid)));
@@ -146,6 +170,17 @@ export abstract class JoiningLayer extends MembershipLayer {
         participants: c.participants.map((p) => ({ nick: p.nick, lt: p.lt, eph: p.eph })),
         next: c.confirmed.map((n) => n as Uint8Array),
       },
+      previous: this.previousCurrent
+        ? {
+            sid: this.previousCurrent.sidBytes,
+            kind: this.previousCurrent.kind,
+            participants: this.previousCurrent.participants.map((p) => ({
+              nick: p.nick,
+              lt: p.lt,
+              eph: p.eph,
+            })),
+          }
+        : null,
       pendingJoiners: this.pendingJoiners.map((j) => ({ ...j })),
       pendingLeavers: [...this.pendingLeavers],
       accusations: [...this.accusations].map(([who, by]) => [who, [...by]] as [string, string[]]),

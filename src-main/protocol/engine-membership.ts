@@ -96,6 +96,7 @@ export abstract class MembershipLayer extends KeyingLayer {
     const old = this.current;
     const reason = winner.transition('current', { kind: 'confirmed-by-all' }, seq, at);
     if (reason === null) return;
+    this.previousCurrent = old;
     this.current = winner;
     this.cancel(`limbo:${winner.sid}`);
     this.emitSession(winner, seq);
@@ -192,6 +193,7 @@ export abstract class MembershipLayer extends KeyingLayer {
     if (this.draining) this.kill(this.draining, { kind: 'draining-ended' }, seq, at);
     this.draining = c.own?.sk ? c : null;
     if (!this.draining) this.kill(c, why, seq, at);
+    this.previousCurrent = c;
     this.current = null;
     this.pendingLeavers.clear();
     this.accusations.clear();

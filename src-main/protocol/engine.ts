@@ -73,6 +73,7 @@ export class RoomEngine extends ChatLayer {
       sessions: [...this.sessions.values()].map(sessionToSnapshot),
       current: this.current?.sid ?? null,
       draining: this.draining?.sid ?? null,
+      previousCurrent: this.previousCurrent?.sid ?? null,
       pendingJoiners: this.pendingJoiners.map((j) => ({ ...j })),
       pendingLeavers: [...this.pendingLeavers],
       accusations: [...this.accusations].map(([who, by]) => [who, [...by]] as [string, string[]]),
@@ -82,7 +83,6 @@ export class RoomEngine extends ChatLayer {
       joinAttempts: [...this.joinAttempts.values()],
       joinRetries: this.joinRetries,
       sawConversation: this.sawConversation,
-      possibleMembers: [...this.possibleMembers],
       buffer: this.buffer.map((e) => ({ ...e })),
       phase: this.phase,
       genesisKeys: [...this.genesisKeys],
@@ -99,6 +99,9 @@ export class RoomEngine extends ChatLayer {
     for (const s of x.sessions) engine.sessions.set(asSid(s.sid), sessionFromSnapshot(s));
     engine.current = x.current ? (engine.sessions.get(asSid(x.current)) ?? null) : null;
     engine.draining = x.draining ? (engine.sessions.get(asSid(x.draining)) ?? null) : null;
+    engine.previousCurrent = x.previousCurrent
+      ? (engine.sessions.get(asSid(x.previousCurrent)) ?? null)
+      : null;
     engine.pendingJoiners = x.pendingJoiners.map((j) => ({ ...j, nick: j.nick as Nick }));
     engine.pendingLeavers = new Set(x.pendingLeavers as Nick[]);
     engine.accusations = new Map(
@@ -110,7 +113,6 @@ export class RoomEngine extends ChatLayer {
     for (const kp of x.joinAttempts) engine.joinAttempts.set(toHex(kp.publicKey), kp);
     engine.joinRetries = x.joinRetries;
     engine.sawConversation = x.sawConversation;
-    engine.possibleMembers = new Set(x.possibleMembers as Nick[]);
     engine.buffer = x.buffer.map(
       (e) => ({ ...e, seq: asSeq(e.seq), nick: e.nick as Nick }) as Ordered,
     );
@@ -174,9 +176,9 @@ export class RoomEngine extends ChatLayer {
         return this.onJoined(event);
       case 'left':
         this.presence.delete(event.nick);
-        if (this.possibleMembers.delete(event.nick) && this.possibleMembers.size === 0) {
-          // Everyone who could have been a member when we arrived is gone: what we saw of a
-          // conversation no longer counts, and unanswered requests may now found the room.
+        if (this.mode === 'detached') {
+          // Someone left: the conversation we saw may have ended with them. Only evidence seen
+          // from now on counts, so unanswered requests may found the room (PROTOCOL.md rule 5).
           this.sawConversation = false;
           this.joinRetries = 0;
         }
@@ -193,7 +195,6 @@ export class RoomEngine extends ChatLayer {
     if (event.nick !== this.nick || this.mode !== 'idle') return 'accepted';
     for (const m of event.membersBefore ?? []) this.presence.add(m);
     const others = (event.membersBefore ?? []).filter((m) => m !== this.nick);
-    this.possibleMembers = new Set(others);
     if (others.length === 0) {
       this.attachEmpty(event.seq);
       this.sendGenesis();
@@ -225,7 +226,10 @@ export class RoomEngine extends ChatLayer {
     const participant = session.participants[index] as Participant;
     const verified = verifyFrame(this.crypto, frame, participant.eph);
     if (!verified) return 'bad-signature';
-    if (session.status === 'dead') return 'ignored: dead session';
+    // A LEAVE may be signed in the previous current session, whatever this client's status for
+    // it (observers without its keys mark it dead at once, members let it drain).
+    const leaveInFlight = verified.type === 'LEAVE' && session === this.previousCurrent;
+    if (session.status === 'dead' && !leaveInFlight) return 'ignored: dead session';
     switch (verified.type) {
       case 'PARTICIPANTS_INFO':
         return this.withBody(verified, 'PARTICIPANTS_INFO', index, (b) =>
@@ -251,7 +255,9 @@ export class RoomEngine extends ChatLayer {
         return this.withBody(verified, 'LEAVE', index, () => {
           // A LEAVE signed in the previous session was in flight across a session change: the
           // wish to leave still stands as long as the sender is a member of the current one.
-          if (session !== this.current && session !== this.draining) return 'not-current-session';
+          if (session !== this.current && session !== this.previousCurrent) {
+            return 'not-current-session';
+          }
           if (!this.current?.indexByNick.has(event.nick)) return 'ignored: not a member';
           if (this.pendingLeavers.has(event.nick)) return 'ignored: already leaving';
           this.departure(event.nick, 'left', event.seq, event.at);

@@ -70,6 +70,7 @@ export const engineSnapshotSchema = v.object({
   sessions: v.array(sessionSchema),
   current: v.nullable(v.string()),
   draining: v.nullable(v.string()),
+  previousCurrent: v.nullable(v.string()),
   pendingJoiners: v.array(
     v.object({ nick: v.string(), lt: anyBytes, eph: anyBytes, seq: v.number() }),
   ),
@@ -81,7 +82,6 @@ export const engineSnapshotSchema = v.object({
   joinAttempts: v.array(keyPair),
   joinRetries: v.number(),
   sawConversation: v.boolean(),
-  possibleMembers: v.array(v.string()),
   buffer: v.array(orderedEvent),
   phase: v.string(),
   genesisKeys: v.array(

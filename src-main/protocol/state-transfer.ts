@@ -23,6 +23,14 @@ export const publicStateSchema = v.strictObject({
     participants: v.pipe(v.array(participant), v.minLength(1), v.maxLength(4096)),
     next: v.array(bytes32),
   }),
+  /** The session current before `current`: a LEAVE signed in it may still be in flight. */
+  previous: v.nullable(
+    v.strictObject({
+      sid: bytes32,
+      kind: v.picklist(['genesis', 'join', 'leave', 'rekey']),
+      participants: v.pipe(v.array(participant), v.maxLength(4096)),
+    }),
+  ),
   pendingJoiners: v.array(v.strictObject({ nick, lt: bytes32, eph: bytes32, seq: v.number() })),
   pendingLeavers: v.array(nick),
   accusations: v.array(v.tuple([nick, v.array(nick)])),
