@@ -191,4 +191,61 @@ describe('join progress and key verification', { timeout: 120_000 }, () => {
     await shot(alicePage, SUITE, '04-verified');
     for (const page of [alicePage, bobPage]) expect(pageProblems(page)).toEqual([]);
   });
+  it('warns about a changed identity key until the user accepts it', async () => {
+    // Bob leaves, loses his profile and comes back under the same nick with a new identity.
+    await button(bobPage, 'Leave').click();
+    await textbox(bobPage, 'Room').waitFor();
+    await bob.stop();
+    await bobPage.context().close();
+    bob = await spawnHost('bob-again', join(dir, 'bob-again'), relay.url);
+    bobPage = await openPage(browser, bob.url);
+    await onboard(bobPage, 'bob');
+    await fillJoinForm(bobPage, relay.url, ROOM, 'bob');
+    await button(bobPage, 'Join').click();
+
+    const bobRow = region(alicePage, 'Members').locator('li[data-nick="bob"]');
+    await eventually(
+      'alice sees bob back, with a changed key',
+      async () => {
+        expect(await bobRow.getAttribute('data-state')).toBe('member');
+        expect(await bobRow.getByText('key changed').count()).toBe(1);
+      },
+      45_000,
+    );
+    // The old verification does not carry over to the new key.
+    expect(await bobRow.getByRole('img', { name: 'verified' }).count()).toBe(0);
+    await region(alicePage, 'Chat').getByText("bob's identity key changed").waitFor();
+
+    await textbox(bobPage, 'Message').fill('New laptop, same bob.');
+    await button(bobPage, 'Send').click();
+    const message = region(alicePage, 'Chat').locator('li.message[data-from="bob"]').last();
+    await message.getByText('New laptop, same bob.').waitFor();
+    expect(await message.getAttribute('data-mark')).toBe('key-changed');
+
+    await alicePage.getByRole('button', { name: 'Verify bob', exact: true }).click();
+    const dialog = alicePage.getByRole('dialog', { name: 'Verify bob' });
+    await dialog.getByText("bob's identity key changed.").waitFor();
+    await shot(alicePage, SUITE, '05-key-changed');
+    // No safety number to compare, and nothing to verify, until the new key is accepted.
+    const safety = dialog.getByRole('group', { name: 'Safety number' });
+    expect(await safety.innerText()).toContain('Accept the new key first');
+    expect(await button(alicePage, 'Mark as verified').isDisabled()).toBe(true);
+    await button(alicePage, 'Accept new key').click();
+    await eventually('the warning is gone once accepted', async () => {
+      expect(await bobRow.getByText('key changed').count()).toBe(0);
+      expect(await message.getAttribute('data-mark')).toBe('unverified');
+    });
+    // Now the safety number is the one for the new key: the same as on bob's new install.
+    await safety.locator('span.mono').first().waitFor();
+    const seenByAlice = (await safety.innerText()).replace(/\s+/g, ' ').trim();
+    await bobPage.getByRole('button', { name: 'Verify alice', exact: true }).click();
+    const bobSafety = bobPage
+      .getByRole('dialog', { name: 'Verify alice' })
+      .getByRole('group', { name: 'Safety number' });
+    await bobSafety.locator('span.mono').first().waitFor();
+    expect((await bobSafety.innerText()).replace(/\s+/g, ' ').trim()).toBe(seenByAlice);
+    await bobPage.keyboard.press('Escape');
+    await alicePage.keyboard.press('Escape');
+    for (const page of [alicePage, bobPage]) expect(pageProblems(page)).toEqual([]);
+  });
 });
