@@ -43,8 +43,10 @@ const devUrl = process.env['ELECTRON_RENDERER_URL'];
 const rendererDir = join(import.meta.dirname, '../renderer');
 const isTrusted = (url: string) => isAppUrl(url, devUrl);
 
+// Standard and secure so the page gets a real origin and storage; supportFetchAPI so Chromium
+// loads the ES module scripts from it. Not corsEnabled: no other origin may read these files.
 protocol.registerSchemesAsPrivileged([
-  { scheme: APP_SCHEME, privileges: { standard: true, secure: true } },
+  { scheme: APP_SCHEME, privileges: { standard: true, secure: true, supportFetchAPI: true } },
 ]);
 
 let mainWindow: BrowserWindow | null = null;

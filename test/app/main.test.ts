@@ -61,7 +61,7 @@ describe('Electron main process', () => {
   it('registers the conclave scheme as privileged before the app is ready', () => {
     expect(fake.state.privilegedSchemes).toContainEqual({
       scheme: 'conclave',
-      privileges: { standard: true, secure: true },
+      privileges: { standard: true, secure: true, supportFetchAPI: true },
     });
   });
 
