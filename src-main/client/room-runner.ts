@@ -342,9 +342,16 @@ export class RoomRunner {
           e.nick === this.room.nick ? 'you joined the room' : `${e.nick} joined`,
         );
         break;
-      case 'member-left':
-        this.notice(e.seq, 'left', e.nick, `${e.nick} left (${e.reason})`);
+      case 'member-left': {
+        const how =
+          e.reason === 'left'
+            ? 'left'
+            : e.reason === 'evicted'
+              ? 'was removed after not answering'
+              : 'disconnected';
+        this.notice(e.seq, 'left', e.nick, `${e.nick} ${how}`);
         break;
+      }
       case 'member-cannot-read':
         this.notice(e.seq, 'cannot-read', e.nick, `${e.nick} can no longer read new messages`);
         break;

@@ -261,7 +261,8 @@ export async function createClientRuntime(opts: RuntimeOptions): Promise<ClientR
     safetyNumber: async ({ roomId, nick }) => {
       const key = store.getKnownKey(roomIdOf(roomId), nick);
       if (!key || !identity) throw new ApiFailure('BAD_ARGUMENT', `no known key for ${nick}`);
-      return safetyNumber(crypto, identity.publicKey, key.publicKey);
+      // With a key change pending, the number is for the new key: the one markVerified trusts.
+      return safetyNumber(crypto, identity.publicKey, key.pending?.publicKey ?? key.publicKey);
     },
     markVerified: async ({ roomId, nick }) => {
       const id = roomIdOf(roomId);

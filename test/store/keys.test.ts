@@ -64,19 +64,19 @@ describe('passphrase protector', () => {
     expect(store.getIdentitySecretKey()).toEqual(bytes(64, 2));
   });
 
-  it('unlocks with the default (production) parameters in well under a second', async () => {
+  it('unlocks with the default (production) parameters', async () => {
     const path = join(tempDir(), 'p.db');
     const protector = passphraseProtector('a long passphrase');
     await writeSecret(path, protector);
     const started = performance.now();
     const store = await openStore({ path, protector });
     const elapsed = performance.now() - started;
-    store.close();
     console.log(
       `Argon2id unlock (ops ${DEFAULT_ARGON2_PARAMS.opsLimit}, ` +
         `mem ${DEFAULT_ARGON2_PARAMS.memLimit >> 20} MiB): ${elapsed.toFixed(0)} ms`,
     );
-    expect(elapsed).toBeLessThan(3000);
+    expect(store.getIdentitySecretKey()).toEqual(bytes(64, 2));
+    store.close();
   });
 
   it('changes the passphrase by re-wrapping the same key', async () => {
