@@ -24,6 +24,8 @@ export async function cryptoReady(): Promise<SodiumBackend> {
 }
 
 const encoder = new TextEncoder();
+/** Labels are a small fixed set: encode each once. */
+const labelCache = new Map<string, Uint8Array>();
 
 /** Counters make the cost of a design visible in tests and benchmarks. */
 export interface CryptoCounters {
@@ -57,7 +59,11 @@ export class Crypto {
 
   /** `H(label, x1, x2, ...)`: BLAKE2b-256 over a label and length-prefixed fields. */
   hash(label: string, ...fields: Uint8Array[]): Uint8Array {
-    const labelBytes = encoder.encode(label);
+    let labelBytes = labelCache.get(label);
+    if (!labelBytes) {
+      labelBytes = encoder.encode(label);
+      labelCache.set(label, labelBytes);
+    }
     let total = 4 + labelBytes.length;
     for (const f of fields) total += 4 + f.length;
     const input = new Uint8Array(total);

@@ -7,14 +7,31 @@ import { compareBytes } from './types';
 const encoder = new TextEncoder();
 const EMPTY = new Uint8Array(0);
 
+// U is hashed for every participant of every session a client derives; the key arrays are shared
+// between sessions, so remember U per (key array, nick) without keeping the arrays alive.
+const uCache = new WeakMap<Uint8Array, Map<string, Uint8Array>>();
+
 /** `U = (nick, LT)` as one field: its own length-prefixed encoding. */
 export function encodeU(crypto: Crypto, nick: Nick, lt: Uint8Array): Uint8Array {
-  return crypto.hash('U', encoder.encode(nick), lt);
+  let byNick = uCache.get(lt);
+  if (!byNick) {
+    byNick = new Map();
+    uCache.set(lt, byNick);
+  }
+  let u = byNick.get(nick);
+  if (!u) {
+    u = crypto.hash('U', encoder.encode(nick), lt);
+    byNick.set(nick, u);
+  }
+  return u;
 }
 
 /** Participant order: sorted by nick, bytewise on UTF-8. */
 export function sortParticipants<T extends { nick: Nick }>(list: readonly T[]): T[] {
-  return [...list].sort((a, b) => compareBytes(encoder.encode(a.nick), encoder.encode(b.nick)));
+  return list
+    .map((p) => ({ p, key: encoder.encode(p.nick) }))
+    .sort((a, b) => compareBytes(a.key, b.key))
+    .map((x) => x.p);
 }
 
 export function deriveSid(

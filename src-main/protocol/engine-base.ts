@@ -23,6 +23,8 @@ export interface EngineConfig {
   rekeyIntervalMs?: number;
   /** How long the previous current session still decrypts late messages. */
   drainMs?: number;
+  /** How long a join session behind the front waits before we contribute to it anyway. */
+  stallMs?: number;
 }
 
 export type Mode = 'idle' | 'detached' | 'attached' | 'gone';
@@ -57,6 +59,7 @@ export abstract class EngineBase {
   protected readonly rekeyIntervalMs: number;
 
   protected readonly drainMs: number;
+  protected readonly stallMs: number;
 
   protected mode: Mode = 'idle';
 
@@ -109,6 +112,7 @@ export abstract class EngineBase {
     this.soloAfterRetries = config.soloAfterRetries ?? 3;
     this.rekeyIntervalMs = config.rekeyIntervalMs ?? 0;
     this.drainMs = config.drainMs ?? 60_000;
+    this.stallMs = config.stallMs ?? 5_000;
   }
 
   get isMember(): boolean {

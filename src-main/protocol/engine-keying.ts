@@ -12,10 +12,41 @@ import { EMPTY } from './engine-base';
 import { EngineBase } from './engine-base';
 
 export abstract class KeyingLayer extends EngineBase {
-  /** Our own key material for a new session we take part in, and our first contribution. */
+  /**
+   * A new session we take part in. Members contribute at once to leave and rekey sessions and
+   * to the front join session (the earliest pending joiner's); other join sessions wait until
+   * they reach the front or a local stall timer fires (docs/PROTOCOL.md "Lazy contributions").
+   * Either way the transcript hash binds the parent as it was when the session was created.
+   */
   protected startParticipating(session: Session, seq: Seq): void {
+    if (!session.indexByNick.has(this.nick)) return;
+    const c = this.current as Session;
+    const isJoiner = session.joiner === this.nick;
+    session.parentTranscript = isJoiner ? EMPTY : this.transcriptHead(c);
+    if (session.kind === 'join' && this.frontJoinSession() !== session) {
+      session.deferred = true;
+      this.arm(`stall:${session.sid}`, this.stallMs);
+      return;
+    }
+    this.contribute(session, seq);
+  }
+
+  /** The join session of the earliest pending joiner that has one on the current session. */
+  protected frontJoinSession(): Session | null {
+    const live = this.limboOnCurrent().filter((s) => s.kind === 'join');
+    for (const j of this.pendingJoiners) {
+      const s = live.find((x) => x.joiner === j.nick);
+      if (s) return s;
+    }
+    return null;
+  }
+
+  /** Compute our share (and tokens) for `session` and send our contribution. */
+  protected contribute(session: Session, seq: Seq): void {
     const index = session.indexByNick.get(this.nick);
-    if (index === undefined) return;
+    if (index === undefined || session.own || session.status !== 'in-limbo') return;
+    session.deferred = false;
+    this.cancel(`stall:${session.sid}`);
     const c = this.current as Session;
     const isJoiner = session.joiner === this.nick;
     let eph: SignKeyPair | undefined;
@@ -28,7 +59,8 @@ export abstract class KeyingLayer extends EngineBase {
     if (!eph || !bytesEqual(eph.publicKey, (session.participants[index] as Participant).eph)) {
       return; // not ours to take part in (e.g. an attempt we no longer hold keys for)
     }
-    const parentTranscript = isJoiner ? EMPTY : this.transcriptHead(c);
+    const parentTranscript =
+      session.parentTranscript ?? (isJoiner ? EMPTY : this.transcriptHead(c));
     const own = this.newOwnPart(index, eph, parentTranscript);
     session.own = own;
     const n = session.participants.length;
@@ -73,8 +105,15 @@ export abstract class KeyingLayer extends EngineBase {
         const body = { index, parent: c.sidBytes, z };
         this.send(encodeFrame(this.crypto, 'GROUP_SHARE', session.sidBytes, body, eph.secretKey));
       }
-      if (c.indexByNick.has(this.nick) && !isJoiner)
+      if (c.indexByNick.has(this.nick) && !isJoiner) {
         this.arm(`limbo:${session.sid}`, this.limboTimeoutMs);
+      }
+      // The joiner's tokens may have arrived while our contribution waited.
+      const joinerIndex = session.joinerIndex;
+      if (!isJoiner && session.joinerKcs && joinerIndex >= 0) {
+        this.checkJoinerToken(session, session.joinerKcs, seq);
+        this.afterProgress(session, seq);
+      }
     } catch (error) {
       if (!(error instanceof CryptoError)) throw error;
       this.warn(
@@ -99,6 +138,8 @@ export abstract class KeyingLayer extends EngineBase {
     if (index === session.joinerIndex) return 'wrong-message-for-session';
     if (session.shares[index]) return 'duplicate-contribution';
     session.shares[index] = z;
+    // Members are working on this session: if we are waiting to contribute, wait no longer.
+    if (session.deferred) this.contribute(session, event.seq);
     const own = session.own;
     if (own && extra.kc && own.index === session.joinerIndex) {
       try {
@@ -134,31 +175,42 @@ export abstract class KeyingLayer extends EngineBase {
     if (body.kcs.length !== session.participants.length) return 'body-schema';
     if (session.shares[index]) return 'duplicate-contribution';
     session.shares[index] = body.z;
-    const own = session.own;
-    if (own && own.index !== index) {
-      const kc = body.kcs[own.index];
-      let ok = false;
-      if (kc) {
-        const expected = authToken(
-          this.crypto,
-          this.pairKey(session, index),
-          session.sidBytes,
-          session.participants[own.index] as Participant,
-        );
-        ok = this.crypto.constantTimeEqual(expected, kc);
-      }
-      if (ok) own.tokensOk.add(index);
-      else {
-        this.warn(
-          'bad-joiner-token',
-          `joiner ${session.joiner} sent us a token that does not verify`,
-          event.seq,
-        );
-        this.sendTimeout(session, [session.joiner as Nick], true);
-      }
-    }
+    session.joinerKcs = body.kcs;
+    if (session.own && session.own.index !== index)
+      this.checkJoinerToken(session, body.kcs, event.seq);
     this.afterProgress(session, event.seq);
     return 'accepted';
+  }
+
+  /** Check the joiner's token addressed to us; a bad one is vetoed (docs/PROTOCOL.md). */
+  protected checkJoinerToken(
+    session: Session,
+    kcs: readonly (Uint8Array | null)[],
+    seq: Seq,
+  ): void {
+    const own = session.own;
+    const joinerIndex = session.joinerIndex;
+    if (!own || joinerIndex < 0 || own.tokensOk.has(joinerIndex)) return;
+    const kc = kcs[own.index];
+    let ok = false;
+    if (kc) {
+      const expected = authToken(
+        this.crypto,
+        this.pairKey(session, joinerIndex),
+        session.sidBytes,
+        session.participants[own.index] as Participant,
+      );
+      ok = this.crypto.constantTimeEqual(expected, kc);
+    }
+    if (ok) own.tokensOk.add(joinerIndex);
+    else {
+      this.warn(
+        'bad-joiner-token',
+        `joiner ${session.joiner} sent us a token that does not verify`,
+        seq,
+      );
+      this.sendTimeout(session, [session.joiner as Nick], true);
+    }
   }
 
   protected afterProgress(session: Session, seq: Seq): void {

@@ -88,6 +88,9 @@ export abstract class MembershipLayer extends KeyingLayer {
       if (d.joiner) this.emit({ type: 'member-joining', nick: d.joiner.nick, sid, seq });
       this.startParticipating(session, seq);
     }
+    // A change may have moved another join session to the front: contribute to it now.
+    const front = this.frontJoinSession();
+    if (front?.deferred) this.contribute(front, seq);
     this.pruneDead();
   }
 

@@ -126,6 +126,7 @@ export class RoomEngine extends ChatLayer {
       this.arm('join-retry', this.joinRetryMs);
     }
     for (const s of this.limboOnCurrent()) {
+      if (s.deferred) this.arm(`stall:${s.sid}`, this.stallMs);
       if (s.own && this.current?.indexByNick.has(this.nick))
         this.arm(`limbo:${s.sid}`, this.limboTimeoutMs);
     }
@@ -323,6 +324,19 @@ export class RoomEngine extends ChatLayer {
         .map((p) => p.nick);
       this.sendTimeout(session, missing, false);
       this.arm(key, this.limboTimeoutMs);
+      return;
+    }
+    if (key.startsWith('stall:')) {
+      // The front session is taking long (a slow or silent joiner): contribute to this one too,
+      // so that one joiner never holds the others back.
+      const session = this.sessions.get(asSid(key.slice(6)));
+      if (
+        session?.deferred &&
+        session.status === 'in-limbo' &&
+        session.parent === this.current?.sid
+      ) {
+        this.contribute(session, asSeq(this.lastSeq));
+      }
       return;
     }
     if (key.startsWith('drain:')) {

@@ -48,6 +48,12 @@ export class Session {
   own: OwnPart | null = null;
   /** Join sessions only: the members that vetoed the joiner's token. */
   readonly vetoes = new Set<Nick>();
+  /** Our contribution waits until this join session reaches the front (or stalls). */
+  deferred = false;
+  /** Our transcript hash of the parent at the event that created this session. */
+  parentTranscript: Uint8Array | null = null;
+  /** The joiner's tokens, kept in case our own contribution comes later. */
+  joinerKcs: readonly (Uint8Array | null)[] | null = null;
 
   constructor(
     readonly sid: Sid,

@@ -33,6 +33,9 @@ const sessionSchema = v.object({
   shares: v.array(v.nullable(anyBytes)),
   confirmed: v.array(v.nullable(anyBytes)),
   vetoes: v.array(v.string()),
+  deferred: v.boolean(),
+  parentTranscript: v.nullable(anyBytes),
+  joinerKcs: v.nullable(v.array(v.nullable(anyBytes))),
   own: v.nullable(
     v.object({
       index: v.number(),
@@ -107,6 +110,9 @@ export function sessionToSnapshot(s: Session): SessionSnapshot {
     shares: [...s.shares],
     confirmed: [...s.confirmed],
     vetoes: [...s.vetoes],
+    deferred: s.deferred,
+    parentTranscript: s.parentTranscript,
+    joinerKcs: s.joinerKcs ? [...s.joinerKcs] : null,
     own: own && {
       index: own.index,
       eph: own.eph,
@@ -143,6 +149,9 @@ export function sessionFromSnapshot(x: SessionSnapshot): Session {
   x.shares.forEach((z, i) => (s.shares[i] = z));
   x.confirmed.forEach((c, i) => (s.confirmed[i] = c));
   for (const n of x.vetoes) s.vetoes.add(n as Nick);
+  s.deferred = x.deferred;
+  s.parentTranscript = x.parentTranscript;
+  s.joinerKcs = x.joinerKcs;
   if (x.own) {
     const o = x.own;
     s.own = {

@@ -84,6 +84,7 @@ export class SimRelay {
       limboTimeoutMs: 5_000,
       joinRetryMs: 4_000,
       drainMs: 10_000,
+      stallMs: 2_000,
       ...this.config,
       ...opts.config,
     });
