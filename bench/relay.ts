@@ -57,6 +57,14 @@ export interface RelayBenchResult {
   readonly relayCpuMicrosPerDelivery: number | undefined;
   /** The clients' CPU time per delivery (all client threads). */
   readonly clientCpuMicrosPerDelivery: number;
+  /**
+   * Growth of the relay process's resident memory from just after it started to when every
+   * connection had joined, divided by the connections (an upper bound: it includes the heap the
+   * relay grows anyway). Only when the relay ran as a child process on Linux.
+   */
+  readonly relayMemoryPerConnectionBytes: number | undefined;
+  /** The relay process's resident memory once every connection had joined. */
+  readonly relayRssBytes: number | undefined;
 }
 
 /** What one group of clients (one thread) is asked to do. */
@@ -238,10 +246,12 @@ function workerGroup(spec: GroupSpec): GroupHandle {
   };
 }
 
-interface BenchRelay {
+export interface BenchRelay {
   readonly url: string;
   /** CPU seconds the relay process has used so far, where the OS tells us (Linux). */
   cpuSeconds(): number | undefined;
+  /** Resident memory of the relay process, where the OS tells us (Linux). */
+  rssBytes(): number | undefined;
   stop(): Promise<void>;
 }
 
@@ -256,16 +266,30 @@ function processCpuSeconds(pid: number | undefined): number | undefined {
   }
 }
 
-async function startBenchRelay(options: RelayBenchOptions, perRoom: number): Promise<BenchRelay> {
+function processRssBytes(pid: number | undefined): number | undefined {
+  try {
+    const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return match ? Number(match[1]) * 1024 : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The relay under test: a child process by default, in this process with `inProcess`. */
+export async function startBenchRelay(
+  options: Pick<RelayBenchOptions, 'url' | 'inProcess'>,
+  perRoom: number,
+): Promise<BenchRelay> {
+  const none = () => undefined;
   if (options.url) {
-    return { url: options.url, cpuSeconds: () => undefined, stop: async () => undefined };
+    return { url: options.url, cpuSeconds: none, rssBytes: none, stop: async () => undefined };
   }
   if (options.inProcess) {
     const relay = await startRelay({
       limits: { eventsPerSecond: 1e6, burst: 1e6, maxMembersPerRoom: perRoom },
       retention: { count: 10_000 },
     });
-    return { url: relay.url, cpuSeconds: () => undefined, stop: () => relay.close() };
+    return { url: relay.url, cpuSeconds: none, rssBytes: none, stop: () => relay.close() };
   }
   // `node --import tsx` rather than the tsx CLI, so the child is the relay itself and its CPU
   // time can be read.
@@ -289,6 +313,7 @@ async function startBenchRelay(options: RelayBenchOptions, perRoom: number): Pro
   return {
     url,
     cpuSeconds: () => processCpuSeconds(child.pid),
+    rssBytes: () => processRssBytes(child.pid),
     stop: () =>
       new Promise<void>((done) => {
         child.once('exit', () => done());
@@ -307,6 +332,7 @@ export async function runRelayBench(options: RelayBenchOptions): Promise<RelayBe
   const sendersPerRoom = Math.min(options.sendersPerRoom ?? 2, perRoom);
   const workers = Math.max(0, Math.floor(options.workers ?? 0));
   const relay = await startBenchRelay(options, perRoom);
+  const rssBefore = relay.rssBytes();
   const threads = Math.max(1, workers);
   const totalSenders = Math.min(connections, rooms * sendersPerRoom);
   const runId = randomBytes(4).toString('hex');
@@ -329,6 +355,7 @@ export async function runRelayBench(options: RelayBenchOptions): Promise<RelayBe
   const groups = specs.map((spec) => (workers > 0 ? workerGroup(spec) : localGroup(spec)));
   try {
     await Promise.all(groups.map((g) => g.ready));
+    const rssJoined = relay.rssBytes();
     for (const g of groups) g.go();
     await new Promise((r) => setTimeout(r, Math.min(1_000, seconds * 200))); // warm up
     for (const g of groups) g.measure();
@@ -371,6 +398,11 @@ export async function runRelayBench(options: RelayBenchOptions): Promise<RelayBe
           ? undefined
           : ((cpuAfter - cpuBefore) * 1e6) / deliveries,
       clientCpuMicrosPerDelivery: clientCpu / Math.max(1, deliveries),
+      relayMemoryPerConnectionBytes:
+        rssBefore === undefined || rssJoined === undefined || connections === 0
+          ? undefined
+          : Math.max(0, rssJoined - rssBefore) / connections,
+      relayRssBytes: rssJoined,
     };
   } finally {
     await relay.stop();
@@ -395,6 +427,9 @@ export function toMarkdown(results: readonly RelayBenchResult[]): string {
       relayCpu === undefined ? 'n/a' : relayCpu.toFixed(2),
       relayCpu ? fmt(1e6 / relayCpu) : 'n/a',
       r.clientCpuMicrosPerDelivery.toFixed(2),
+      r.relayMemoryPerConnectionBytes === undefined
+        ? 'n/a'
+        : (r.relayMemoryPerConnectionBytes / 1024).toFixed(1),
     ].join(' | ');
   });
   const header = [
@@ -411,6 +446,7 @@ export function toMarkdown(results: readonly RelayBenchResult[]): string {
     'relay CPU µs/delivery',
     'deliveries per relay CPU-second',
     'client CPU µs/delivery',
+    'relay memory KiB/connection',
   ];
   return [
     `| ${header.join(' | ')} |`,

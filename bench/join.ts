@@ -1,0 +1,205 @@
+// `join`: build a room one join at a time up to N through the relay, all clients in this process.
+// For the n-th join (the room grows from n - 1 to n members) we measure:
+//   - its wall time, from the joiner's relay `join` request until every one of the n clients has
+//     the same n-member session current (the joiner's connection is opened beforehand: a client
+//     already connected to its relay, as the app is);
+//   - the CPU time of every member's own engine work during that join (process.cpuUsage around
+//     each engine.handle call), summed and per member, and the crypto operations per member;
+//   - messages and bytes through the relay (each message once, and every delivery).
+import type { BenchClient, BenchRoom, ClientStats } from './harness';
+import { diffStats, diffTraffic } from './harness';
+import { fmt, fmtInt, markdownTable, round, sum } from './common';
+import { pickRows } from './mls';
+
+export interface JoinRecord {
+  /** Room size after this join. */
+  n: number;
+  seconds: number;
+  /** Engine CPU of all n members during this join, summed. */
+  cpuMs: number;
+  /** `cpuMs / n`: the mean over the n members, the joiner included. */
+  cpuPerMemberMs: number;
+  /** Mean over the n - 1 members that were already there. */
+  existingMemberCpuMs: number;
+  maxMemberCpuMs: number;
+  joinerCpuMs: number;
+  /** Everything this process did during the join: engines, Socket.IO, the harness. */
+  processCpuMs: number;
+  /** The relay process's CPU during the join (child-process relay on Linux only). */
+  relayCpuMs: number | null;
+  messages: number;
+  bytes: number;
+  deliveries: number;
+  bytesDelivered: number;
+  messagesByType: Record<string, number>;
+  /** Crypto operations of one existing member (mean) and of the joiner. */
+  verifyPerMember: number;
+  signPerMember: number;
+  scalarmultPerMember: number;
+  verifyJoiner: number;
+  signJoiner: number;
+  scalarmultJoiner: number;
+}
+
+const mean = (xs: number[]) => (xs.length ? sum(xs) / xs.length : 0);
+
+/** One measured join of a fresh client `nick` into `room`. */
+export async function measuredJoin(
+  room: BenchRoom,
+  nick: string,
+  timeoutMs: number,
+): Promise<{ record: JoinRecord; client: BenchClient }> {
+  const client = await room.connect(nick);
+  await room.quiet();
+  const before = new Map<BenchClient, ClientStats>(room.clients.map((c) => [c, c.snapshot()]));
+  const traffic = { ...room.traffic, byType: { ...room.traffic.byType } };
+  const relayCpu = room.transport.relayCpuSeconds();
+  const cpu = process.cpuUsage();
+  const t0 = performance.now();
+  const joining = room.join(client);
+  const n = room.clients.length;
+  const doneAt = await room.waitConverged(n, timeoutMs);
+  await joining;
+  const seconds = (doneAt - t0) / 1000;
+  await room.quiet(); // anything the join still sends belongs to it
+  const processCpu = process.cpuUsage(cpu);
+  const relayCpuAfter = room.transport.relayCpuSeconds();
+  const t = diffTraffic(room.traffic, traffic);
+  const per = room.clients.map((c) => ({ c, d: diffStats(c.snapshot(), before.get(c)) }));
+  const existing = per.filter((p) => p.c !== client).map((p) => p.d);
+  const joiner = per.find((p) => p.c === client)?.d as ClientStats;
+  const cpuMs = sum(per.map((p) => p.d.cpuMicros)) / 1000;
+  return {
+    client,
+    record: {
+      n,
+      seconds,
+      cpuMs,
+      cpuPerMemberMs: cpuMs / n,
+      existingMemberCpuMs: mean(existing.map((d) => d.cpuMicros / 1000)),
+      maxMemberCpuMs: Math.max(...per.map((p) => p.d.cpuMicros / 1000)),
+      joinerCpuMs: joiner.cpuMicros / 1000,
+      processCpuMs: (processCpu.user + processCpu.system) / 1000,
+      relayCpuMs:
+        relayCpu === undefined || relayCpuAfter === undefined
+          ? null
+          : (relayCpuAfter - relayCpu) * 1000,
+      messages: t.messages,
+      bytes: t.bytes,
+      deliveries: t.deliveries,
+      bytesDelivered: t.bytesDelivered,
+      messagesByType: t.byType,
+      verifyPerMember: mean(existing.map((d) => d.counters.verify)),
+      signPerMember: mean(existing.map((d) => d.counters.sign)),
+      scalarmultPerMember: mean(existing.map((d) => d.counters.scalarmult)),
+      verifyJoiner: joiner.counters.verify,
+      signJoiner: joiner.counters.sign,
+      scalarmultJoiner: joiner.counters.scalarmult,
+    },
+  };
+}
+
+/** Grows `room` to `size` members one join at a time; returns one record per join. */
+export async function buildRoom(
+  room: BenchRoom,
+  size: number,
+  options: { prefix?: string; timeoutMs?: number; onJoin?: (r: JoinRecord) => void } = {},
+): Promise<JoinRecord[]> {
+  const records: JoinRecord[] = [];
+  for (let i = room.clients.length + 1; i <= size; i++) {
+    const nick = `${options.prefix ?? 'm'}${String(i).padStart(3, '0')}`;
+    const { record } = await measuredJoin(room, nick, options.timeoutMs ?? 120_000);
+    records.push(record);
+    options.onJoin?.(record);
+  }
+  return records;
+}
+
+export interface JoinSummary {
+  members: number;
+  /** Sum of the N joins' wall times (connection setup and the pauses between joins excluded). */
+  totalSeconds: number;
+  lastJoinSeconds: number;
+  /** Last join: engine CPU summed over its members, divided by the members. */
+  cpuPerMemberMs: number;
+  lastExistingMemberCpuMs: number;
+  lastJoinerCpuMs: number;
+  lastMaxMemberCpuMs: number;
+  /**
+   * Cross-check of `cpuPerMemberMs` that preemption cannot inflate: the whole process's CPU
+   * (process.cpuUsage) during the last join, divided by n. It also counts the Socket.IO client
+   * work and the harness, so it is an upper bound on the engines' share.
+   */
+  lastProcessCpuPerMemberMs: number;
+  lastVerifyPerMember: number;
+  lastScalarmultPerMember: number;
+  lastMessages: number;
+  lastBytes: number;
+  /** Engine CPU summed over all joins and members. */
+  totalEngineCpuSeconds: number;
+  totalProcessCpuSeconds: number;
+  totalRelayCpuSeconds: number | null;
+}
+
+export function summarizeJoins(records: readonly JoinRecord[]): JoinSummary {
+  const last = records[records.length - 1] as JoinRecord;
+  const relay = records.map((r) => r.relayCpuMs);
+  return {
+    members: last.n,
+    totalSeconds: round(sum(records.map((r) => r.seconds)), 3),
+    lastJoinSeconds: round(last.seconds, 4),
+    cpuPerMemberMs: round(last.cpuPerMemberMs, 3),
+    lastExistingMemberCpuMs: round(last.existingMemberCpuMs, 3),
+    lastJoinerCpuMs: round(last.joinerCpuMs, 3),
+    lastMaxMemberCpuMs: round(last.maxMemberCpuMs, 3),
+    lastProcessCpuPerMemberMs: round(last.processCpuMs / last.n, 3),
+    lastVerifyPerMember: round(last.verifyPerMember, 2),
+    lastScalarmultPerMember: round(last.scalarmultPerMember, 2),
+    lastMessages: last.messages,
+    lastBytes: last.bytes,
+    totalEngineCpuSeconds: round(sum(records.map((r) => r.cpuMs)) / 1000, 3),
+    totalProcessCpuSeconds: round(sum(records.map((r) => r.processCpuMs)) / 1000, 3),
+    totalRelayCpuSeconds: relay.some((r) => r === null)
+      ? null
+      : round(sum(relay as number[]) / 1000, 3),
+  };
+}
+
+export function joinTable(records: readonly JoinRecord[]): string {
+  const rows = pickRows(records.map((r) => r.n)).map((n) => {
+    const r = records.find((x) => x.n === n) as JoinRecord;
+    return [
+      r.n,
+      fmt(r.seconds, 3),
+      fmt(r.cpuMs, 1),
+      fmt(r.cpuPerMemberMs, 2),
+      fmt(r.existingMemberCpuMs, 2),
+      fmt(r.joinerCpuMs, 2),
+      fmt(r.verifyPerMember, 0),
+      fmt(r.scalarmultPerMember, 0),
+      r.verifyJoiner,
+      r.scalarmultJoiner,
+      r.messages,
+      fmtInt(r.bytes),
+      fmtInt(r.bytesDelivered),
+    ];
+  });
+  return markdownTable(
+    [
+      'n',
+      'n-th join s',
+      'CPU all members ms',
+      'CPU per member ms',
+      'existing member ms',
+      'joiner ms',
+      'verify/member',
+      'scalarmult/member',
+      'verify joiner',
+      'scalarmult joiner',
+      'messages',
+      'bytes',
+      'bytes delivered',
+    ],
+    rows,
+  );
+}
