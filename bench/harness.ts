@@ -15,6 +15,7 @@ import type { AppEvent, Effect, EngineInput } from '../src-main/protocol/events'
 import type { Nick } from '../src-main/protocol/types';
 import { asNick, asSeq } from '../src-main/protocol/types';
 import { startBenchRelay } from './relay';
+import type { RoomEvent } from '../src-main/relay/wire';
 
 /** The second byte of every frame is its type. */
 const CHAT_TYPE = MessageType.CHAT;
@@ -68,14 +69,8 @@ export async function openTransport(options: TransportOptions): Promise<Transpor
   return new SocketTransport(relay.url, relay.cpuSeconds, relay.stop);
 }
 
-interface WireEvent {
-  room: string;
-  seq: number;
-  type: 'joined' | 'left' | 'message';
-  nick: string;
-  data?: ArrayBuffer | Uint8Array;
-  at: number;
-}
+/** An `event` as the relay emits it (docs/RELAY.md). */
+type WireEvent = RoomEvent;
 
 type Ack = { ok: true; seq: number; members?: string[] } | { ok: false; error: { code: string } };
 
@@ -106,7 +101,7 @@ class SocketTransport implements Transport {
       }
       lastSeq = w.seq;
       const e: RelayEvent = { seq: w.seq, type: w.type, nick: w.nick, at: w.at };
-      if (w.data !== undefined) e.data = new Uint8Array(w.data as ArrayBuffer);
+      if (w.data !== undefined) e.data = new Uint8Array(w.data);
       if (w.type === 'joined' && w.nick === nick) e.membersBefore = members;
       onEvent(e);
     };

@@ -4,6 +4,7 @@
 import type { Socket } from 'socket.io-client';
 import { io } from 'socket.io-client';
 import type { ConnectionState } from '../../src-shared/api';
+import type { RoomEvent } from '../relay/wire';
 
 export interface RelayEvent {
   seq: number;
@@ -38,14 +39,8 @@ export interface RelayLinkOptions {
   resume?: { since: number; resumeToken: string };
 }
 
-interface WireEvent {
-  room: string;
-  seq: number;
-  type: 'joined' | 'left' | 'message';
-  nick: string;
-  data?: ArrayBuffer | Uint8Array;
-  at: number;
-}
+/** An `event` as the relay emits it (docs/RELAY.md). */
+type WireEvent = RoomEvent;
 
 type JoinAck =
   | { ok: true; seq: number; members: string[]; resumeToken: string; resumed?: boolean }
@@ -170,8 +165,7 @@ export class RelayLink {
           this.socket?.disconnect().connect();
           return;
         }
-        const data =
-          event.data === undefined ? undefined : new Uint8Array(event.data as ArrayBuffer);
+        const data = event.data === undefined ? undefined : new Uint8Array(event.data);
         await this.handlers.onEvent({
           seq: event.seq,
           type: event.type,
