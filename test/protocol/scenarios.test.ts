@@ -403,3 +403,31 @@ describe('replay window', () => {
     expect(size).toBeLessThan(200_000);
   });
 });
+
+describe('lazy contributions', () => {
+  it('k simultaneous joiners cost about k single joins: members contribute to the front session only', () => {
+    const relay = room(['alice', 'bob'], 'lazy');
+    const before = relay.log.length;
+    const joiners = ['j0', 'j1', 'j2', 'j3', 'j4'];
+    for (const j of joiners) relay.join(j);
+    relay.drain(); // no timer fires: nothing stalls
+    assertConverged(relay, ['alice', 'bob', ...joiners]);
+    const infos = relay.log.slice(before).filter((e) => e.kind === 'message' && e.data[1] === 2);
+    // One round per joiner, each with one contribution per member: 2 + 3 + 4 + 5 + 6 = 20.
+    // Contributing to every pending joiner's session each round would send 50.
+    expect(infos).toHaveLength(20);
+  });
+
+  it('a stalled front session does not hold the next joiner back beyond the stall timer', () => {
+    const relay = room(['alice', 'bob'], 'lazy-stall');
+    const mallory = relay.join('mallory');
+    mallory.tamper = (data) => (data[1] === 1 ? data : null); // asks to join, then never answers
+    relay.drain(); // mallory's request is first: hers is the front session
+    relay.join('dave');
+    relay.drain();
+    expect(relay.client('dave').engine.isMember).toBe(false); // waiting behind mallory
+    relay.settle(2_500); // past the 2 s stall timer, before the 5 s limbo timeout
+    expect(relay.client('dave').engine.isMember).toBe(true);
+    expect(relay.client('alice').engine.current?.members).toContain('dave');
+  });
+});
