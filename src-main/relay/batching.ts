@@ -17,12 +17,18 @@ function flush(): void {
   for (const tcp of sockets) tcp.uncork();
 }
 
-export function batchWrites(socket: Socket): void {
+/**
+ * Also the relay's backpressure: when more than `maxBuffered` bytes wait in a client's TCP socket
+ * (it stopped reading, or reads far slower than its rooms talk), `onSlow` runs once; the caller
+ * disconnects it, and the client may resume from its last seq while its nick is reserved.
+ */
+export function batchWrites(socket: Socket, maxBuffered: number, onSlow: () => void): void {
   const transport = socket.conn.transport;
   // For a WebSocket connection this is the TCP socket the upgrade request arrived on, which ws
   // keeps writing to.
   const tcp = socket.request.socket;
   const send = transport.send.bind(transport);
+  let slow = false;
   transport.send = (packets) => {
     if (!corked.has(tcp) && !tcp.destroyed) {
       tcp.cork();
@@ -33,5 +39,9 @@ export function batchWrites(socket: Socket): void {
       }
     }
     send(packets);
+    if (tcp.writableLength > maxBuffered && !slow) {
+      slow = true;
+      onSlow();
+    }
   };
 }

@@ -12,6 +12,11 @@ export interface RelayLimits {
   readonly burst: number;
   readonly maxRoomsPerConnection: number;
   readonly maxMembersPerRoom: number;
+  /**
+   * Bytes queued for one client that its connection has not taken yet. A client that stops
+   * reading is disconnected past this (it may resume), so it cannot exhaust the relay's memory.
+   */
+  readonly maxBufferedBytes: number;
 }
 
 export interface RelayOptions {
@@ -41,6 +46,7 @@ export const DEFAULT_LIMITS: RelayLimits = {
   burst: 200,
   maxRoomsPerConnection: 32,
   maxMembersPerRoom: 100,
+  maxBufferedBytes: 8 * 1024 * 1024,
 };
 
 export const DEFAULT_OPTIONS: RelayOptions = {
@@ -79,6 +85,7 @@ export function resolveOptions(input: RelayOptionsInput = {}): RelayOptions {
     ['limits.burst', options.limits.burst],
     ['limits.maxRoomsPerConnection', options.limits.maxRoomsPerConnection],
     ['limits.maxMembersPerRoom', options.limits.maxMembersPerRoom],
+    ['limits.maxBufferedBytes', options.limits.maxBufferedBytes],
     ['retention.count', options.retention.count],
     ['retention.ageMs', options.retention.ageMs],
     ['redisHeartbeatMs', options.redisHeartbeatMs],

@@ -52,7 +52,11 @@ export class RelayCore {
       socket.disconnect(true);
       return;
     }
-    batchWrites(socket);
+    batchWrites(socket, this.options.limits.maxBufferedBytes, () => {
+      this.metrics.reject('SLOW_CONSUMER');
+      this.logger.warn({ socket: socket.id }, 'client not reading: disconnected');
+      socket.disconnect(true);
+    });
     this.connections.set(socket.id, new RelayConnection(this, socket));
   }
 

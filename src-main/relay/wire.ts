@@ -36,6 +36,8 @@ export const ERROR_CODES = [
   // Beyond the minimum: a per-connection room cap, and a storage failure (retry later).
   'TOO_MANY_ROOMS',
   'UNAVAILABLE',
+  // Counted in metrics only: a client that stopped reading is disconnected (it may resume).
+  'SLOW_CONSUMER',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 
