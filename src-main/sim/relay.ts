@@ -9,6 +9,7 @@ import type { Nick, Seq, SignKeyPair } from '../protocol/types';
 import { encodeFrame, parseFrame } from '../protocol/codec';
 import { decode } from '@msgpack/msgpack';
 import { asNick, asSeq } from '../protocol/types';
+import { xorshift } from './random';
 
 export type LogEvent =
   | { kind: 'joined'; seq: Seq; nick: Nick; at: number }
@@ -47,17 +48,7 @@ export class SimRelay {
     private readonly seed = 'sim',
     private readonly config: Partial<EngineConfig> = {},
   ) {
-    let x = 0;
-    for (const ch of seed) x = (x * 31 + ch.charCodeAt(0)) >>> 0;
-    x = x || 1;
-    this.rng = () => {
-      x ^= x << 13;
-      x >>>= 0;
-      x ^= x >>> 17;
-      x ^= x << 5;
-      x >>>= 0;
-      return x / 0x100000000;
-    };
+    this.rng = xorshift(seed);
   }
 
   random(): number {

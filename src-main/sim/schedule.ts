@@ -3,6 +3,8 @@
 import type { SimClient } from './relay';
 import { SimRelay } from './relay';
 
+export { xorshift } from './random';
+
 export type Action =
   | { kind: 'join'; name: string; behaviour: 'honest' | 'silent' | 'noisy' }
   | { kind: 'disconnect'; pick: number }
@@ -15,21 +17,6 @@ export type Action =
 export interface ScheduleOptions {
   clients: number;
   misbehaving?: boolean;
-}
-
-/** A small reproducible generator for schedules (not for keys). */
-export function xorshift(seed: string): () => number {
-  let x = 0;
-  for (const ch of seed) x = (Math.imul(x, 31) + ch.charCodeAt(0)) >>> 0;
-  let state = x || 1;
-  return () => {
-    state ^= state << 13;
-    state >>>= 0;
-    state ^= state >>> 17;
-    state ^= state << 5;
-    state >>>= 0;
-    return state / 0x100000000;
-  };
 }
 
 /** A random schedule: every client joins at some point, with leaves, chat and noise between. */
