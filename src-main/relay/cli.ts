@@ -20,6 +20,7 @@ const USAGE = `usage: npm run relay -- [options]
   --max-members N          members per room (default 100)
   --retention-count N      events kept per room (default 2000)
   --retention-age-ms MS    age after which events and empty rooms go (default 300000)
+  --flush-interval-ms MS   coalesce writes to a client for up to MS under load (default 1)
   --log-level LEVEL        pino level (default info)
   --help`;
 
@@ -50,6 +51,7 @@ function parse(argv: string[]): { options: RelayOptionsInput; logLevel: string }
       'max-members': { type: 'string' },
       'retention-count': { type: 'string' },
       'retention-age-ms': { type: 'string' },
+      'flush-interval-ms': { type: 'string' },
       'log-level': { type: 'string', default: 'info' },
       help: { type: 'boolean', default: false },
     },
@@ -75,6 +77,7 @@ function parse(argv: string[]): { options: RelayOptionsInput; logLevel: string }
       count: integer('retention-count', values['retention-count']),
       ageMs: integer('retention-age-ms', values['retention-age-ms']),
     },
+    flushIntervalMs: integer('flush-interval-ms', values['flush-interval-ms']),
     processMetrics: true,
   };
   return { options: dropUndefined(options), logLevel: values['log-level'] };

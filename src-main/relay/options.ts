@@ -38,6 +38,11 @@ export interface RelayOptions {
   readonly logger: Logger | undefined;
   /** Also export Node process metrics (CPU, memory, event loop) on /metrics. */
   readonly processMetrics: boolean;
+  /**
+   * Writes to one client are coalesced for at most this long after the previous flush (see
+   * batching.ts); an idle relay still writes at the end of the current event-loop turn.
+   */
+  readonly flushIntervalMs: number;
 }
 
 export const DEFAULT_LIMITS: RelayLimits = {
@@ -63,6 +68,7 @@ export const DEFAULT_OPTIONS: RelayOptions = {
   limits: DEFAULT_LIMITS,
   logger: undefined,
   processMetrics: false,
+  flushIntervalMs: 1,
 };
 
 /** Options as callers may give them: any subset, with nested limits merged field by field. */
@@ -99,6 +105,10 @@ export function resolveOptions(input: RelayOptionsInput = {}): RelayOptions {
   if (!(Number.isFinite(options.graceMs) && options.graceMs >= 0)) {
     throw new RangeError('graceMs must be >= 0');
   }
+  if (!(Number.isFinite(options.flushIntervalMs) && options.flushIntervalMs >= 0)) {
+    throw new RangeError('flushIntervalMs must be >= 0');
+  }
+  if (options.flushIntervalMs > 50) throw new RangeError('flushIntervalMs must be <= 50');
   if (options.token === '') throw new RangeError('token must not be empty');
   return options;
 }

@@ -2,7 +2,7 @@
 // dropped members, and the lookups that let a resume take a nick over from a stale connection.
 import type { Logger } from 'pino';
 import type { Server, Socket } from 'socket.io';
-import { batchWrites } from './batching';
+import { WriteBatcher } from './batching';
 import { RelayConnection } from './connection';
 import { RoomFeed, type FeedDeps, type LocalMember } from './feed';
 import type { RelayMetrics } from './metrics';
@@ -19,6 +19,7 @@ export class RelayCore {
   /** Disconnect bookkeeping still running (reserving nicks in the log). */
   private readonly settling = new Set<Promise<void>>();
   private readonly feedDeps: FeedDeps;
+  private readonly batcher: WriteBatcher;
   private closing = false;
 
   constructor(
@@ -30,6 +31,7 @@ export class RelayCore {
   ) {
     this.tokenHash = options.token === undefined ? undefined : sha256(options.token);
     this.feedDeps = { io, log, metrics, logger, onEmpty: (feed) => this.onFeedEmpty(feed) };
+    this.batcher = new WriteBatcher(options.flushIntervalMs);
     io.on('connection', (socket) => this.connect(socket));
   }
 
@@ -52,7 +54,7 @@ export class RelayCore {
       socket.disconnect(true);
       return;
     }
-    batchWrites(socket, this.options.limits.maxBufferedBytes, () => {
+    this.batcher.attach(socket, this.options.limits.maxBufferedBytes, () => {
       this.metrics.reject('SLOW_CONSUMER');
       this.logger.warn({ socket: socket.id }, 'client not reading: disconnected');
       socket.disconnect(true);
@@ -134,6 +136,7 @@ export class RelayCore {
    */
   async close(drainMs = 2_000): Promise<void> {
     this.closing = true;
+    this.batcher.flush();
     this.io.disconnectSockets(true);
     const drained = Promise.all([...this.settling]);
     let timer: NodeJS.Timeout | undefined;

@@ -39,6 +39,9 @@ describe('options', () => {
     expect(() => resolveOptions({ limits: { eventsPerSecond: 0 } })).toThrow(RangeError);
     expect(() => resolveOptions({ port: 70_000 })).toThrow(RangeError);
     expect(() => resolveOptions({ token: '' })).toThrow(RangeError);
+    expect(resolveOptions({}).flushIntervalMs).toBe(1);
+    expect(() => resolveOptions({ flushIntervalMs: -1 })).toThrow(RangeError);
+    expect(() => resolveOptions({ flushIntervalMs: 51 })).toThrow(RangeError);
   });
 });
 

@@ -32,39 +32,46 @@ function presentAfter(events: readonly WireEvent[]): string[] {
 }
 
 describe('relay ordering (one node, in-memory log)', () => {
-  it('10 clients x 200 messages at once: identical gap-free sequences incl. own', async () => {
-    relay = await startRelay({ limits: { eventsPerSecond: 100_000, burst: 100_000 } });
-    const room = 'ordering';
-    const group = await connect(10);
-    const joinSeq: number[] = [];
-    for (const [i, c] of group.entries()) {
-      joinSeq.push(ok(await c.join({ room, nick: `n${i}` })).seq);
-    }
-    expect(joinSeq).toEqual(Array.from({ length: 10 }, (_, i) => i + 1));
+  // 0: every turn's writes leave at its end; 20: writes are coalesced for up to 20 ms under load.
+  it.each([0, 20])(
+    '10 clients x 200 messages at once: identical gap-free sequences incl. own (flush interval %i ms)',
+    async (flushIntervalMs) => {
+      relay = await startRelay({
+        limits: { eventsPerSecond: 100_000, burst: 100_000 },
+        flushIntervalMs,
+      });
+      const room = 'ordering';
+      const group = await connect(10);
+      const joinSeq: number[] = [];
+      for (const [i, c] of group.entries()) {
+        joinSeq.push(ok(await c.join({ room, nick: `n${i}` })).seq);
+      }
+      expect(joinSeq).toEqual(Array.from({ length: 10 }, (_, i) => i + 1));
 
-    const acks = await Promise.all(
-      group.map((c, i) =>
-        Promise.all(Array.from({ length: 200 }, (_, k) => c.send(room, `m${i}.${k}`))),
-      ),
-    );
-    const last = 10 + 10 * 200;
-    await Promise.all(group.map((c) => c.untilSeq(room, last)));
-
-    const full = fingerprint(group[0]?.of(room) ?? []);
-    expect(full).toHaveLength(last);
-    for (const [i, c] of group.entries()) {
-      const seen = c.of(room);
-      // Starts at its own `joined`, then exactly the same events as everyone else.
-      expect(seen[0]).toMatchObject({ type: 'joined', nick: `n${i}`, seq: joinSeq[i] });
-      expect(fingerprint(seen)).toEqual(full.slice((joinSeq[i] ?? 0) - 1));
-      // Own messages are reflected at the seq the ack promised, in the order they were sent.
-      const own = seen.filter((e) => e.type === 'message' && e.nick === `n${i}`);
-      expect(own.map((e) => e.data?.toString())).toEqual(
-        Array.from({ length: 200 }, (_, k) => `m${i}.${k}`),
+      const acks = await Promise.all(
+        group.map((c, i) =>
+          Promise.all(Array.from({ length: 200 }, (_, k) => c.send(room, `m${i}.${k}`))),
+        ),
       );
-      expect(own.map((e) => e.seq)).toEqual(acks[i]?.map((a) => ok(a).seq));
-    }
-  });
+      const last = 10 + 10 * 200;
+      await Promise.all(group.map((c) => c.untilSeq(room, last)));
+
+      const full = fingerprint(group[0]?.of(room) ?? []);
+      expect(full).toHaveLength(last);
+      for (const [i, c] of group.entries()) {
+        const seen = c.of(room);
+        // Starts at its own `joined`, then exactly the same events as everyone else.
+        expect(seen[0]).toMatchObject({ type: 'joined', nick: `n${i}`, seq: joinSeq[i] });
+        expect(fingerprint(seen)).toEqual(full.slice((joinSeq[i] ?? 0) - 1));
+        // Own messages are reflected at the seq the ack promised, in the order they were sent.
+        const own = seen.filter((e) => e.type === 'message' && e.nick === `n${i}`);
+        expect(own.map((e) => e.data?.toString())).toEqual(
+          Array.from({ length: 200 }, (_, k) => `m${i}.${k}`),
+        );
+        expect(own.map((e) => e.seq)).toEqual(acks[i]?.map((a) => ok(a).seq));
+      }
+    },
+  );
 
   it('presence interleaves with messages identically for everyone', async () => {
     relay = await startRelay({ limits: { eventsPerSecond: 100_000, burst: 100_000 } });
