@@ -514,7 +514,7 @@ export function diffStats(after: ClientStats, before: ClientStats | undefined): 
     chatFrames: 0,
     chatCpuMicros: 0,
     currentSessions: 0,
-    counters: { sign: 0, verify: 0, scalarmult: 0, conversions: 0 },
+    counters: { sign: 0, verify: 0, scalarmult: 0, conversions: 0, ownVerifySkipped: 0 },
   };
   return {
     cpuMicros: after.cpuMicros - b.cpuMicros,
@@ -527,6 +527,7 @@ export function diffStats(after: ClientStats, before: ClientStats | undefined): 
       verify: after.counters.verify - b.counters.verify,
       scalarmult: after.counters.scalarmult - b.counters.scalarmult,
       conversions: after.counters.conversions - b.counters.conversions,
+      ownVerifySkipped: after.counters.ownVerifySkipped - b.counters.ownVerifySkipped,
     },
   };
 }

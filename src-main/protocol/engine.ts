@@ -27,6 +27,11 @@ import type { EngineConfig, Ordered, DropReason } from './engine-base';
 import { MAX_BUFFER } from './engine-base';
 import { ChatLayer } from './engine-chat';
 
+/** Message type names by their code on the wire, for the debug log. */
+const TYPE_NAMES = new Map<number, string>(
+  Object.entries(MessageType).map(([name, code]) => [code, name]),
+);
+
 export type { EngineConfig } from './engine-base';
 
 export class RoomEngine extends ChatLayer {
@@ -161,9 +166,7 @@ export class RoomEngine extends ChatLayer {
   }
 
   protected typeName(data: Uint8Array): string {
-    const code = data[1];
-    const entry = Object.entries(MessageType).find(([, c]) => c === code);
-    return entry ? entry[0] : 'unknown';
+    return TYPE_NAMES.get(data[1] as number) ?? 'unknown';
   }
 
   protected pushBuffer(event: Ordered): void {
