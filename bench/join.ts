@@ -6,6 +6,7 @@
 //   - the CPU time of every member's own engine work during that join (process.cpuUsage around
 //     each engine.handle call), summed and per member, and the crypto operations per member;
 //   - messages and bytes through the relay (each message once, and every delivery).
+import { Crypto, systemRandom, type CryptoCounters } from '../src-main/protocol/crypto';
 import type { BenchClient, BenchRoom, ClientStats } from './harness';
 import { diffStats, diffTraffic } from './harness';
 import { fmt, fmtInt, markdownTable, round, sum } from './common';
@@ -39,6 +40,8 @@ export interface JoinRecord {
   verifyJoiner: number;
   signJoiner: number;
   scalarmultJoiner: number;
+  /** Crypto operations of all n members during this join, summed. */
+  cryptoOps: Omit<CryptoCounters, 'ownVerifySkipped'>;
 }
 
 const mean = (xs: number[]) => (xs.length ? sum(xs) / xs.length : 0);
@@ -95,6 +98,12 @@ export async function measuredJoin(
       verifyJoiner: joiner.counters.verify,
       signJoiner: joiner.counters.sign,
       scalarmultJoiner: joiner.counters.scalarmult,
+      cryptoOps: {
+        verify: sum(per.map((p) => p.d.counters.verify)),
+        sign: sum(per.map((p) => p.d.counters.sign)),
+        scalarmult: sum(per.map((p) => p.d.counters.scalarmult)),
+        conversions: sum(per.map((p) => p.d.counters.conversions)),
+      },
     },
   };
 }
@@ -139,11 +148,65 @@ export interface JoinSummary {
   totalEngineCpuSeconds: number;
   totalProcessCpuSeconds: number;
   totalRelayCpuSeconds: number | null;
+  /**
+   * What the build's public-key operations alone cost on this machine: every member's verify,
+   * sign, X25519 and key conversion count, times each operation's cost measured in this process
+   * right after the build. No implementation of this protocol with libsodium on one thread can
+   * build the room faster than this.
+   */
+  cryptoFloorSeconds: number;
+  /** `cryptoFloorSeconds` split by operation: count x measured microseconds each = seconds. */
+  cryptoFloor: string;
+  totalVerifies: number;
+  verifyMicros: number;
+  /** `cryptoFloorSeconds / totalSeconds`. */
+  cryptoFloorShare: number;
 }
 
-export function summarizeJoins(records: readonly JoinRecord[]): JoinSummary {
+/** Microseconds per libsodium operation, measured here on 300-byte messages and fresh keys. */
+export function measureCryptoCosts(
+  iterations = 2000,
+): Record<keyof JoinRecord['cryptoOps'], number> {
+  const crypto = new Crypto(systemRandom);
+  const keys = Array.from({ length: 16 }, () => crypto.signKeyPair());
+  const messages = Array.from({ length: 16 }, () => systemRandom(300));
+  const signatures = messages.map((m, i) =>
+    crypto.sign(m, (keys[i] as { secretKey: Uint8Array }).secretKey),
+  );
+  const na = crypto.na;
+  const time = (op: (i: number) => void): number => {
+    for (let i = 0; i < 200; i++) op(i); // warm up
+    const t = performance.now();
+    for (let i = 0; i < iterations; i++) op(i);
+    return ((performance.now() - t) * 1000) / iterations;
+  };
+  const at = <T>(xs: readonly T[], i: number): T => xs[i % xs.length] as T;
+  const curve = keys.map((k) => na.skToCurve(k.secretKey));
+  const curvePublic = keys.map((k) => na.pkToCurve(k.publicKey));
+  return {
+    verify: time((i) => {
+      if (!na.verify(at(signatures, i), at(messages, i), at(keys, i).publicKey)) {
+        throw new Error('verification failed while measuring');
+      }
+    }),
+    sign: time((i) => na.sign(at(messages, i), at(keys, i).secretKey)),
+    scalarmult: time((i) => na.scalarmult(at(curve, i), at(curvePublic, i + 1))),
+    conversions: time((i) => na.pkToCurve(at(keys, i).publicKey)),
+  };
+}
+
+export function summarizeJoins(
+  records: readonly JoinRecord[],
+  costs: Record<keyof JoinRecord['cryptoOps'], number> = measureCryptoCosts(),
+): JoinSummary {
   const last = records[records.length - 1] as JoinRecord;
   const relay = records.map((r) => r.relayCpuMs);
+  const ops = (['verify', 'sign', 'scalarmult', 'conversions'] as const).map((op) => {
+    const count = sum(records.map((r) => r.cryptoOps[op]));
+    return { op, count, micros: costs[op], seconds: (count * costs[op]) / 1e6 };
+  });
+  const floor = sum(ops.map((o) => o.seconds));
+  const total = sum(records.map((r) => r.seconds));
   return {
     members: last.n,
     totalSeconds: round(sum(records.map((r) => r.seconds)), 3),
@@ -162,6 +225,13 @@ export function summarizeJoins(records: readonly JoinRecord[]): JoinSummary {
     totalRelayCpuSeconds: relay.some((r) => r === null)
       ? null
       : round(sum(relay as number[]) / 1000, 3),
+    cryptoFloorSeconds: round(floor, 3),
+    cryptoFloor: ops
+      .map((o) => `${o.op} ${fmtInt(o.count)} x ${fmt(o.micros, 2)} µs = ${fmt(o.seconds, 2)} s`)
+      .join('; '),
+    totalVerifies: ops[0]?.count ?? 0,
+    verifyMicros: round(costs.verify, 2),
+    cryptoFloorShare: round(total > 0 ? floor / total : 0, 3),
   };
 }
 
