@@ -26,6 +26,11 @@ export interface JoinRecord {
   joinerCpuMs: number;
   /** Everything this process did during the join: engines, Socket.IO, the harness. */
   processCpuMs: number;
+  /**
+   * Wall time during the join when this process's event loop was idle, i.e. every client was
+   * waiting for the relay (performance.eventLoopUtilization).
+   */
+  idleSeconds: number;
   /** The relay process's CPU during the join (child-process relay on Linux only). */
   relayCpuMs: number | null;
   messages: number;
@@ -58,12 +63,14 @@ export async function measuredJoin(
   const traffic = { ...room.traffic, byType: { ...room.traffic.byType } };
   const relayCpu = room.transport.relayCpuSeconds();
   const cpu = process.cpuUsage();
+  const elu = performance.eventLoopUtilization();
   const t0 = performance.now();
   const joining = room.join(client);
   const n = room.clients.length;
   const doneAt = await room.waitConverged(n, timeoutMs);
   await joining;
   const seconds = (doneAt - t0) / 1000;
+  const idleMs = performance.eventLoopUtilization(elu).idle;
   await room.quiet(); // anything the join still sends belongs to it
   const processCpu = process.cpuUsage(cpu);
   const relayCpuAfter = room.transport.relayCpuSeconds();
@@ -83,6 +90,7 @@ export async function measuredJoin(
       maxMemberCpuMs: Math.max(...per.map((p) => p.d.cpuMicros / 1000)),
       joinerCpuMs: joiner.cpuMicros / 1000,
       processCpuMs: (processCpu.user + processCpu.system) / 1000,
+      idleSeconds: idleMs / 1000,
       relayCpuMs:
         relayCpu === undefined || relayCpuAfter === undefined
           ? null
@@ -147,6 +155,8 @@ export interface JoinSummary {
   /** Engine CPU summed over all joins and members. */
   totalEngineCpuSeconds: number;
   totalProcessCpuSeconds: number;
+  /** Event-loop idle time of this process during the joins (waiting on the relay), summed. */
+  totalIdleSeconds: number;
   totalRelayCpuSeconds: number | null;
   /**
    * What the build's public-key operations alone cost on this machine: every member's verify,
@@ -222,6 +232,7 @@ export function summarizeJoins(
     lastBytes: last.bytes,
     totalEngineCpuSeconds: round(sum(records.map((r) => r.cpuMs)) / 1000, 3),
     totalProcessCpuSeconds: round(sum(records.map((r) => r.processCpuMs)) / 1000, 3),
+    totalIdleSeconds: round(sum(records.map((r) => r.idleSeconds)), 3),
     totalRelayCpuSeconds: relay.some((r) => r === null)
       ? null
       : round(sum(relay as number[]) / 1000, 3),
