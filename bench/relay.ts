@@ -1,14 +1,22 @@
-// Relay load test: N socket.io-client connections spread over M rooms on loopback; a few members
-// of every room publish small messages stamped with their send time, every member receives
-// every message, and we count deliveries (events x receivers) and their latency.
+// Relay load test: N connections spread over M rooms on loopback; a few members of every room
+// publish small messages stamped with their send time, every member receives every message, and
+// we count deliveries (events x receivers) and their latency.
 //
-//   tsx bench/relay.ts --connections 300 --rooms 3 --seconds 5 [--workers 2]
+//   tsx bench/relay.ts --connections 300 --rooms 3 --seconds 5 [--client raw,socket.io]
+//       [--latency-at 50000] [--rate MSGS] [--workers 2] [--in-process] [--url URL]
 //
 // Without --rate it first saturates the relay (each sender keeps a bounded window of messages
-// in flight) and then reruns at half the measured rate to report latency under moderate load.
-// The relay runs in its own process, as a team would run it, so the clients do not share its
-// event loop; --in-process embeds it instead. Decoding on the client side costs more CPU than
-// relaying, so --workers spreads the clients over worker threads when cores allow.
+// in flight), then reruns at half the measured rate, then at the rate that offers --latency-at
+// deliveries per second (default 50,000: half the 100,000/s target), to report latency under
+// moderate load. The relay runs in its own process, as a team would run it, so the clients do
+// not share its event loop; --in-process embeds it instead.
+//
+// The generator shares the machine with the relay, so its CPU per delivery decides how much is
+// left for the relay. `--client raw` (the default) drives the relay with bench/relay-wire-client.ts,
+// which speaks the Socket.IO wire protocol over `ws` and reads only what it needs from each
+// frame; `--client socket.io` uses socket.io-client as the app does (about 3x the generator CPU);
+// `--client raw,socket.io` runs both in one command. --workers spreads the clients over worker
+// threads when cores allow.
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -17,6 +25,11 @@ import { parseArgs } from 'node:util';
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { io, type Socket } from 'socket.io-client';
 import { startRelay } from '../src-main/relay/index';
+import { WireClient } from './relay-wire-client';
+
+/** The load generator's client: the raw wire client (default) or the real socket.io-client. */
+export type RelayBenchClient = 'raw' | 'socket.io';
+export const RELAY_BENCH_CLIENTS: readonly RelayBenchClient[] = ['raw', 'socket.io'];
 
 export interface RelayBenchOptions {
   readonly connections: number;
@@ -34,24 +47,38 @@ export interface RelayBenchOptions {
   /** Use an already running relay instead of starting one. */
   readonly url?: string;
   readonly inProcess?: boolean;
+  /** Which client the generator uses (default raw: see bench/relay-wire-client.ts). */
+  readonly client?: RelayBenchClient;
 }
 
 export interface RelayBenchResult {
   readonly connections: number;
   readonly rooms: number;
+  readonly client: RelayBenchClient;
   readonly mode: 'saturate' | 'rate';
+  /** Why this run was made: saturation, half of it, a fixed deliveries/s, or --rate. */
+  readonly phase: 'saturate' | 'half-saturation' | 'deliveries' | 'rate';
   readonly offeredRate: number | undefined;
+  /** Offered deliveries per second (messages/s x receivers per message), rate runs only. */
+  readonly offeredDeliveriesPerSecond: number | undefined;
   readonly seconds: number;
   readonly messages: number;
   readonly messagesPerSecond: number;
   readonly deliveries: number;
   readonly deliveriesPerSecond: number;
+  /** From each message's own send stamp (written just before it went out) to each receipt. */
   readonly latencyMs: {
     readonly p50: number;
     readonly p90: number;
     readonly p99: number;
     readonly max: number;
   };
+  /**
+   * How far behind its schedule the pacer sent messages (rate runs): the 99th percentile and the
+   * largest number sent in one timer tick. Latency does not include this lag (each message is
+   * stamped when it is really sent); a large lag means the generator could not keep up.
+   */
+  readonly pacing: { readonly lagP99Ms: number; readonly maxBurst: number } | undefined;
   readonly rejected: number;
   /** Relay CPU time per delivery, when the relay ran as a child process on Linux. */
   readonly relayCpuMicrosPerDelivery: number | undefined;
@@ -70,6 +97,7 @@ export interface RelayBenchResult {
 /** What one group of clients (one thread) is asked to do. */
 interface GroupSpec {
   readonly url: string;
+  readonly client: RelayBenchClient;
   /** Distinguishes rooms of successive runs against the same relay (nicks linger for grace). */
   readonly runId: string;
   readonly indices: readonly number[];
@@ -87,18 +115,38 @@ interface GroupStats {
   rejected: number;
   latencies: Float64Array;
   cpuMicros: number;
+  lags: Float64Array;
+  lagCount: number;
+  maxBurst: number;
 }
 
 /** Wall-clock milliseconds with sub-microsecond resolution, comparable across threads. */
 const now = (): number => performance.timeOrigin + performance.now();
 const root = resolve(import.meta.dirname, '..');
 
+// A message's payload carries what the generator needs, so receivers never parse JSON for it:
+// bytes 0-7 the sender's clock when it sent the message (float64), bytes 8-11 the sender's
+// connection index (uint32); the rest is zero.
+const STAMP_OFFSET = 0;
+const SENDER_OFFSET = 8;
+const MIN_PAYLOAD = 12;
+
+/** One connection of the generator, whichever client carries it. */
+interface Member {
+  readonly index: number;
+  readonly room: string;
+  readonly sender: boolean;
+  inFlight: number;
+  publish(data: Buffer, onReply: (ok: boolean) => void): void;
+  close(): void;
+}
+
 /** The clients of one thread: connect and join, pump messages, record deliveries. */
 class ClientGroup {
-  private readonly sockets: { socket: Socket; room: string; sender: boolean; inFlight: number }[] =
-    [];
+  private readonly members: Member[] = [];
   private measuring = false;
   private stopped = false;
+  private failure: Error | undefined;
   private pump: Promise<void> | undefined;
   private cpuStart = process.cpuUsage();
   private readonly stats: GroupStats = {
@@ -107,33 +155,99 @@ class ClientGroup {
     rejected: 0,
     latencies: new Float64Array(1 << 16),
     cpuMicros: 0,
+    lags: new Float64Array(1 << 12),
+    lagCount: 0,
+    maxBurst: 0,
   };
 
   constructor(private readonly spec: GroupSpec) {}
 
   async connect(): Promise<void> {
-    for (const i of this.spec.indices) {
-      const socket = io(this.spec.url, {
-        transports: ['websocket'],
-        reconnection: false,
-        forceNew: true,
-      });
-      await new Promise<void>((done, fail) => {
-        socket.once('connect', () => done());
-        socket.once('connect_error', fail);
-      });
-      const room = `bench-${this.spec.runId}-${i % this.spec.rooms}`;
-      const sender = Math.floor(i / this.spec.rooms) < this.spec.sendersPerRoom;
-      const entry = { socket, room, sender, inFlight: 0 };
-      socket.on('event', (event: { type: string; nick: string; data?: Buffer }) => {
-        if (event.type !== 'message' || !event.data) return;
-        if (event.nick === `c${i}`) entry.inFlight--;
-        if (this.measuring) this.record(now() - event.data.readDoubleLE(0));
-      });
-      const reply = (await socket.emitWithAck('join', { room, nick: `c${i}` })) as { ok: boolean };
-      if (!reply.ok) throw new Error(`join failed: ${JSON.stringify(reply)}`);
-      this.sockets.push(entry);
+    try {
+      for (const i of this.spec.indices) {
+        const room = `bench-${this.spec.runId}-${i % this.spec.rooms}`;
+        const sender = Math.floor(i / this.spec.rooms) < this.spec.sendersPerRoom;
+        const member =
+          this.spec.client === 'raw'
+            ? await this.connectRaw(i, room, sender)
+            : await this.connectSocketIo(i, room, sender);
+        this.members.push(member);
+      }
+    } catch (err) {
+      this.closeAll();
+      throw err;
     }
+  }
+
+  private async connectRaw(index: number, room: string, sender: boolean): Promise<Member> {
+    const member: Member = {
+      index,
+      room,
+      sender,
+      inFlight: 0,
+      publish: (data, onReply) => client.send(data, onReply),
+      close: () => client.close(),
+    };
+    const client = await WireClient.connect(this.spec.url, {
+      onMessage: (data) => this.delivered(member, data),
+      onError: (err) => this.fail(err),
+    });
+    try {
+      await client.join({ room, nick: `c${index}` });
+    } catch (err) {
+      client.close();
+      throw err;
+    }
+    return member;
+  }
+
+  private async connectSocketIo(index: number, room: string, sender: boolean): Promise<Member> {
+    const socket: Socket = io(this.spec.url, {
+      transports: ['websocket'],
+      reconnection: false,
+      forceNew: true,
+    });
+    await new Promise<void>((done, fail) => {
+      socket.once('connect', () => done());
+      socket.once('connect_error', fail);
+    });
+    const member: Member = {
+      index,
+      room,
+      sender,
+      inFlight: 0,
+      publish: (data, onReply) =>
+        socket.emit('send', { room, data }, (r: { ok: boolean }) => onReply(r.ok)),
+      close: () => socket.disconnect(),
+    };
+    socket.on('event', (event: { type: string; data?: Buffer }) => {
+      if (event.type === 'message' && event.data) this.delivered(member, event.data);
+    });
+    socket.on('disconnect', (reason) => {
+      if (!this.stopped) this.fail(new Error(`relay disconnected c${index}: ${reason}`));
+    });
+    const reply = (await socket
+      .timeout(10_000)
+      .emitWithAck('join', { room, nick: `c${index}` })) as {
+      ok: boolean;
+      error?: { code: string };
+    };
+    if (!reply.ok) {
+      socket.disconnect();
+      throw new Error(`join ${room} as c${index} failed: ${JSON.stringify(reply)}`);
+    }
+    return member;
+  }
+
+  /** `receiver` got a message; its own message ends one of its sends in flight. */
+  private delivered(receiver: Member, data: Buffer): void {
+    if (data.readUInt32LE(SENDER_OFFSET) === receiver.index) receiver.inFlight--;
+    if (this.measuring) this.record(now() - data.readDoubleLE(STAMP_OFFSET));
+  }
+
+  private fail(err: Error): void {
+    this.failure ??= err;
+    this.stopped = true;
   }
 
   private record(latency: number): void {
@@ -146,38 +260,58 @@ class ClientGroup {
     s.latencies[s.deliveries++] = latency;
   }
 
-  private send(m: (typeof this.sockets)[number]): void {
+  private recordLag(lag: number): void {
+    const s = this.stats;
+    if (s.lagCount === s.lags.length) {
+      const grown = new Float64Array(s.lags.length * 2);
+      grown.set(s.lags);
+      s.lags = grown;
+    }
+    s.lags[s.lagCount++] = lag;
+  }
+
+  private send(m: Member): void {
     const data = Buffer.alloc(this.spec.payloadBytes);
-    data.writeDoubleLE(now(), 0);
+    data.writeUInt32LE(m.index, SENDER_OFFSET);
     m.inFlight++;
     if (this.measuring) this.stats.messages++;
-    m.socket.emit('send', { room: m.room, data }, (reply: { ok: boolean }) => {
-      if (reply.ok) return;
+    // The stamp is the last thing before the message goes out: latency starts here.
+    data.writeDoubleLE(now(), STAMP_OFFSET);
+    m.publish(data, (ok) => {
+      if (ok) return;
       this.stats.rejected++;
       m.inFlight--;
     });
   }
 
   start(): void {
-    const senders = this.sockets.filter((m) => m.sender);
+    const senders = this.members.filter((m) => m.sender);
     const { rate, window } = this.spec;
     this.pump = (async () => {
-      let owed = 0;
-      let next = 0;
-      let last = performance.now();
-      while (!this.stopped) {
-        if (rate === undefined) {
+      if (rate === undefined) {
+        while (!this.stopped) {
           for (const m of senders) while (m.inFlight < window) this.send(m);
-        } else {
-          const t = performance.now();
-          owed += ((t - last) / 1000) * rate;
-          last = t;
-          for (; owed >= 1 && senders.length; owed--) {
-            const m = senders[next++ % senders.length];
-            if (m) this.send(m);
-          }
+          await new Promise((r) => setTimeout(r, 0));
         }
-        await new Promise((r) => setTimeout(r, rate === undefined ? 0 : 2));
+        return;
+      }
+      if (!senders.length || rate <= 0) return;
+      // Message k is due at start + k / rate. Each timer tick sends what is due (normally one or
+      // two messages), then sleeps until the next one is; a late tick catches up, and the lag is
+      // recorded so a generator that cannot keep up is visible rather than hidden.
+      const interval = 1000 / rate;
+      let due = performance.now();
+      let next = 0;
+      while (!this.stopped) {
+        const t = performance.now();
+        let burst = 0;
+        for (; due <= t; due += interval, burst++) {
+          const m = senders[next++ % senders.length];
+          if (m) this.send(m);
+          if (this.measuring) this.recordLag(t - due);
+        }
+        if (this.measuring && burst > this.stats.maxBurst) this.stats.maxBurst = burst;
+        await new Promise((r) => setTimeout(r, Math.max(1, due - performance.now())));
       }
     })();
   }
@@ -191,11 +325,19 @@ class ClientGroup {
     this.measuring = false;
     const cpu = process.cpuUsage(this.cpuStart);
     this.stats.cpuMicros = cpu.user + cpu.system;
+    const failure = this.failure;
     this.stopped = true;
     await this.pump;
-    for (const m of this.sockets) m.socket.disconnect();
+    this.closeAll();
+    if (failure) throw failure;
     this.stats.latencies = this.stats.latencies.slice(0, this.stats.deliveries);
+    this.stats.lags = this.stats.lags.slice(0, this.stats.lagCount);
     return this.stats;
+  }
+
+  closeAll(): void {
+    this.stopped = true;
+    for (const m of this.members) m.close();
   }
 }
 
@@ -205,6 +347,8 @@ interface GroupHandle {
   go(): void;
   measure(): void;
   finish(): Promise<GroupStats>;
+  /** Stops everything after a failure elsewhere. */
+  abort(): Promise<void>;
 }
 
 function localGroup(spec: GroupSpec): GroupHandle {
@@ -214,6 +358,7 @@ function localGroup(spec: GroupSpec): GroupHandle {
     go: () => group.start(),
     measure: () => group.measure(),
     finish: () => group.finish(),
+    abort: async () => group.closeAll(),
   };
 }
 
@@ -224,7 +369,12 @@ function workerGroup(spec: GroupSpec): GroupHandle {
   });
   const next = (type: string) =>
     new Promise<unknown>((done, fail) => {
-      const onMessage = (msg: { type: string; stats?: GroupStats }) => {
+      const onMessage = (msg: { type: string; stats?: GroupStats; error?: string }) => {
+        if (msg.type === 'error') {
+          worker.off('message', onMessage);
+          fail(new Error(`relay bench worker: ${msg.error}`));
+          return;
+        }
         if (msg.type !== type) return;
         worker.off('message', onMessage);
         done(msg.stats);
@@ -239,9 +389,14 @@ function workerGroup(spec: GroupSpec): GroupHandle {
     async finish() {
       const stats = next('stats');
       worker.postMessage('finish');
-      const result = (await stats) as GroupStats;
+      try {
+        return (await stats) as GroupStats;
+      } finally {
+        await worker.terminate();
+      }
+    },
+    abort: async () => {
       await worker.terminate();
-      return result;
     },
   };
 }
@@ -326,15 +481,48 @@ function percentile(sorted: Float64Array, p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
 }
 
-export async function runRelayBench(options: RelayBenchOptions): Promise<RelayBenchResult> {
+/** Rooms get connections round-robin (connection i is in room i mod rooms). */
+function roomSizes(connections: number, rooms: number): number[] {
+  return Array.from({ length: rooms }, (_, r) => Math.floor((connections - r - 1) / rooms) + 1);
+}
+
+/**
+ * Every member of a room receives each of its messages (the sender too), so this is the
+ * deliveries one message makes, averaged over the senders, who share the rate equally.
+ */
+export function receiversPerMessage(
+  connections: number,
+  rooms: number,
+  sendersPerRoom = 2,
+): number {
+  const sizes = roomSizes(connections, rooms).filter((n) => n > 0);
+  let senders = 0;
+  let receivers = 0;
+  for (const size of sizes) {
+    const s = Math.min(size, sendersPerRoom);
+    senders += s;
+    receivers += s * size;
+  }
+  return senders ? receivers / senders : 0;
+}
+
+export async function runRelayBench(
+  options: RelayBenchOptions,
+  phase?: RelayBenchResult['phase'],
+): Promise<RelayBenchResult> {
   const { connections, rooms, seconds } = options;
+  const client = options.client ?? 'raw';
+  if (!RELAY_BENCH_CLIENTS.includes(client)) throw new Error(`unknown client ${String(client)}`);
   const perRoom = Math.ceil(connections / rooms);
   const sendersPerRoom = Math.min(options.sendersPerRoom ?? 2, perRoom);
   const workers = Math.max(0, Math.floor(options.workers ?? 0));
   const relay = await startBenchRelay(options, perRoom);
   const rssBefore = relay.rssBytes();
   const threads = Math.max(1, workers);
-  const totalSenders = Math.min(connections, rooms * sendersPerRoom);
+  const totalSenders = roomSizes(connections, rooms).reduce(
+    (n, size) => n + Math.min(size, sendersPerRoom),
+    0,
+  );
   const runId = randomBytes(4).toString('hex');
   const specs: GroupSpec[] = Array.from({ length: threads }, (_, t) => {
     const indices = Array.from({ length: connections }, (_, i) => i).filter(
@@ -343,18 +531,25 @@ export async function runRelayBench(options: RelayBenchOptions): Promise<RelayBe
     const senders = indices.filter((i) => Math.floor(i / rooms) < sendersPerRoom).length;
     return {
       url: relay.url,
+      client,
       runId,
       indices,
       rooms,
       sendersPerRoom,
-      payloadBytes: Math.max(8, options.payloadBytes ?? 64),
+      payloadBytes: Math.max(MIN_PAYLOAD, options.payloadBytes ?? 64),
       window: options.window ?? 32,
       rate: options.rate === undefined ? undefined : (options.rate * senders) / totalSenders,
     };
   });
   const groups = specs.map((spec) => (workers > 0 ? workerGroup(spec) : localGroup(spec)));
   try {
-    await Promise.all(groups.map((g) => g.ready));
+    try {
+      await Promise.all(groups.map((g) => g.ready));
+    } catch (err) {
+      await Promise.allSettled(groups.map((g) => g.ready));
+      await Promise.all(groups.map((g) => g.abort()));
+      throw err;
+    }
     const rssJoined = relay.rssBytes();
     for (const g of groups) g.go();
     await new Promise((r) => setTimeout(r, Math.min(1_000, seconds * 200))); // warm up
@@ -363,8 +558,11 @@ export async function runRelayBench(options: RelayBenchOptions): Promise<RelayBe
     const started = performance.now();
     await new Promise((r) => setTimeout(r, seconds * 1000));
     const cpuAfter = relay.cpuSeconds();
-    const all = await Promise.all(groups.map((g) => g.finish()));
+    const settled = await Promise.allSettled(groups.map((g) => g.finish()));
     const elapsed = (performance.now() - started) / 1000;
+    const failed = settled.find((s) => s.status === 'rejected');
+    if (failed) throw failed.reason;
+    const all = settled.map((s) => (s as PromiseFulfilledResult<GroupStats>).value);
 
     const deliveries = all.reduce((n, s) => n + s.deliveries, 0);
     const messages = all.reduce((n, s) => n + s.messages, 0);
@@ -375,12 +573,25 @@ export async function runRelayBench(options: RelayBenchOptions): Promise<RelayBe
       offset += s.latencies.length;
     }
     sorted.sort();
+    const lags = new Float64Array(all.reduce((n, s) => n + s.lags.length, 0));
+    offset = 0;
+    for (const s of all) {
+      lags.set(s.lags, offset);
+      offset += s.lags.length;
+    }
+    lags.sort();
     const clientCpu = all.reduce((n, s) => n + s.cpuMicros, 0);
     return {
       connections,
       rooms,
+      client,
       mode: options.rate === undefined ? 'saturate' : 'rate',
+      phase: phase ?? (options.rate === undefined ? 'saturate' : 'rate'),
       offeredRate: options.rate,
+      offeredDeliveriesPerSecond:
+        options.rate === undefined
+          ? undefined
+          : options.rate * receiversPerMessage(connections, rooms, sendersPerRoom),
       seconds: elapsed,
       messages,
       messagesPerSecond: messages / elapsed,
@@ -392,6 +603,13 @@ export async function runRelayBench(options: RelayBenchOptions): Promise<RelayBe
         p99: percentile(sorted, 99),
         max: percentile(sorted, 100),
       },
+      pacing:
+        options.rate === undefined
+          ? undefined
+          : {
+              lagP99Ms: percentile(lags, 99),
+              maxBurst: all.reduce((n, s) => Math.max(n, s.maxBurst), 0),
+            },
       rejected: all.reduce((n, s) => n + s.rejected, 0),
       relayCpuMicrosPerDelivery:
         cpuBefore === undefined || cpuAfter === undefined || deliveries === 0
@@ -409,20 +627,76 @@ export async function runRelayBench(options: RelayBenchOptions): Promise<RelayBe
   }
 }
 
+export interface RelaySeriesOptions {
+  /** Generators to run, each through the whole series; the first is the suite's headline. */
+  readonly clients: readonly RelayBenchClient[];
+  /** Also measure latency at this many offered deliveries per second (0 skips). */
+  readonly latencyAtDeliveries: number;
+  readonly onResult?: (result: RelayBenchResult) => void;
+}
+
+/**
+ * With `rate`: one run per client at that rate. Without: per client, saturation, then half the
+ * measured saturation rate, then the rate that offers `latencyAtDeliveries` deliveries/s.
+ */
+export async function runRelaySeries(
+  base: RelayBenchOptions,
+  series: RelaySeriesOptions,
+): Promise<RelayBenchResult[]> {
+  const results: RelayBenchResult[] = [];
+  const add = (r: RelayBenchResult) => {
+    results.push(r);
+    series.onResult?.(r);
+  };
+  const receivers = receiversPerMessage(base.connections, base.rooms, base.sendersPerRoom ?? 2);
+  for (const client of series.clients) {
+    const options = { ...base, client };
+    if (base.rate !== undefined) {
+      add(await runRelayBench(options, 'rate'));
+      continue;
+    }
+    const max = await runRelayBench({ ...options, rate: undefined }, 'saturate');
+    add(max);
+    add(await runRelayBench({ ...options, rate: max.messagesPerSecond / 2 }, 'half-saturation'));
+    if (series.latencyAtDeliveries > 0 && receivers > 0) {
+      const rate = series.latencyAtDeliveries / receivers;
+      add(await runRelayBench({ ...options, rate }, 'deliveries'));
+    }
+  }
+  return results;
+}
+
+function loadLabel(r: RelayBenchResult): string {
+  const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
+  const msgs = `${fmt(r.offeredRate ?? 0)} msg/s`;
+  switch (r.phase) {
+    case 'saturate':
+      return 'saturate';
+    case 'half-saturation':
+      return `half saturation: ${msgs}`;
+    case 'deliveries':
+      return `${msgs} = ${fmt(r.offeredDeliveriesPerSecond ?? 0)} deliveries/s`;
+    case 'rate':
+      return msgs;
+  }
+}
+
 export function toMarkdown(results: readonly RelayBenchResult[]): string {
   const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
   const rows = results.map((r) => {
     const relayCpu = r.relayCpuMicrosPerDelivery;
     return [
-      r.mode === 'saturate' ? 'saturate' : `${fmt(r.offeredRate ?? 0)} msg/s`,
+      loadLabel(r),
       r.connections,
       r.rooms,
+      r.client,
       fmt(r.messagesPerSecond),
       fmt(r.deliveriesPerSecond),
       r.latencyMs.p50.toFixed(2),
       r.latencyMs.p90.toFixed(2),
       r.latencyMs.p99.toFixed(2),
       r.latencyMs.max.toFixed(1),
+      r.pacing ? `${r.pacing.lagP99Ms.toFixed(2)} / ${r.pacing.maxBurst}` : '',
       r.rejected,
       relayCpu === undefined ? 'n/a' : relayCpu.toFixed(2),
       relayCpu ? fmt(1e6 / relayCpu) : 'n/a',
@@ -436,16 +710,18 @@ export function toMarkdown(results: readonly RelayBenchResult[]): string {
     'load',
     'connections',
     'rooms',
+    'generator',
     'messages/s',
     'deliveries/s',
     'p50 ms',
     'p90 ms',
     'p99 ms',
     'max ms',
+    'pacer lag p99 ms / max burst',
     'rejected',
     'relay CPU µs/delivery',
     'deliveries per relay CPU-second',
-    'client CPU µs/delivery',
+    'generator CPU µs/delivery',
     'relay memory KiB/connection',
   ];
   return [
@@ -453,6 +729,17 @@ export function toMarkdown(results: readonly RelayBenchResult[]): string {
     `|${header.map(() => '---').join('|')}|`,
     ...rows.map((row) => `| ${row} |`),
   ].join('\n');
+}
+
+/** `--client raw,socket.io` (or one of them). */
+export function parseClients(raw: string | undefined): RelayBenchClient[] {
+  const clients = (raw ?? 'raw').split(',').map((c) => c.trim());
+  for (const c of clients) {
+    if (!RELAY_BENCH_CLIENTS.includes(c as RelayBenchClient)) {
+      throw new Error(`--client takes ${RELAY_BENCH_CLIENTS.join(', ')} (comma-separated)`);
+    }
+  }
+  return clients as RelayBenchClient[];
 }
 
 async function main(): Promise<void> {
@@ -465,6 +752,8 @@ async function main(): Promise<void> {
       senders: { type: 'string' },
       payload: { type: 'string' },
       workers: { type: 'string', default: '0' },
+      client: { type: 'string', default: 'raw' },
+      'latency-at': { type: 'string', default: '50000' },
       'in-process': { type: 'boolean', default: false },
       url: { type: 'string' },
     },
@@ -473,20 +762,17 @@ async function main(): Promise<void> {
     connections: Number(values.connections),
     rooms: Number(values.rooms),
     seconds: Math.min(60, Number(values.seconds)), // keep runs bounded
+    rate: values.rate === undefined ? undefined : Number(values.rate),
     sendersPerRoom: values.senders === undefined ? undefined : Number(values.senders),
     payloadBytes: values.payload === undefined ? undefined : Number(values.payload),
     workers: Number(values.workers),
     inProcess: values['in-process'],
     url: values.url,
   };
-  const results: RelayBenchResult[] = [];
-  if (values.rate !== undefined) {
-    results.push(await runRelayBench({ ...base, rate: Number(values.rate) }));
-  } else {
-    const max = await runRelayBench(base);
-    results.push(max);
-    results.push(await runRelayBench({ ...base, rate: max.messagesPerSecond / 2 }));
-  }
+  const results = await runRelaySeries(base, {
+    clients: parseClients(values.client),
+    latencyAtDeliveries: Number(values['latency-at']),
+  });
   console.log(toMarkdown(results));
 }
 
@@ -494,14 +780,30 @@ async function workerMain(spec: GroupSpec): Promise<void> {
   const port = parentPort;
   if (!port) return;
   const group = new ClientGroup(spec);
-  await group.connect();
+  try {
+    await group.connect();
+  } catch (err) {
+    port.postMessage({ type: 'error', error: String(err instanceof Error ? err.message : err) });
+    return;
+  }
   port.on('message', (msg: string) => {
     if (msg === 'go') group.start();
     if (msg === 'measure') group.measure();
     if (msg === 'finish') {
-      void group.finish().then((stats) => {
-        port.postMessage({ type: 'stats', stats }, [stats.latencies.buffer as ArrayBuffer]);
-      });
+      group.finish().then(
+        (stats) => {
+          port.postMessage({ type: 'stats', stats }, [
+            stats.latencies.buffer as ArrayBuffer,
+            stats.lags.buffer as ArrayBuffer,
+          ]);
+        },
+        (err: unknown) => {
+          port.postMessage({
+            type: 'error',
+            error: String(err instanceof Error ? err.message : err),
+          });
+        },
+      );
     }
   });
   port.postMessage({ type: 'ready' });

@@ -6,8 +6,12 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, describe, expect, it } from 'vitest';
+import type { AddressInfo } from 'node:net';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { WebSocketServer } from 'ws';
 import { runBench, UsageError } from '../../bench/index';
+import { WireClient } from '../../bench/relay-wire-client';
+import { startRelay, type RunningRelay } from '../../src-main/relay/index';
 
 const dir = mkdtempSync(join(tmpdir(), 'conclave-bench-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -110,11 +114,151 @@ describe('npm run bench (smoke)', () => {
     }
   });
 
-  it('relay for about 2 s (relay in its own process)', async () => {
-    const { file } = await run(['relay', '--connections', '6', '--rooms', '2', '--seconds', '0.5']);
+  it('relay for about 3 s (relay in its own process)', async () => {
+    const { file, markdown } = await run([
+      'relay',
+      '--connections',
+      '6',
+      '--rooms',
+      '2',
+      '--seconds',
+      '0.5',
+      '--latency-at',
+      '1000',
+    ]);
     const summary = file['summary'] as Json;
     positive(summary, ['deliveriesPerSecond', 'p50Ms', 'p99Ms']);
-    expect(file['results'] as Json[]).toHaveLength(2);
+    expect(summary['client']).toBe('raw');
+    const results = file['results'] as Json[];
+    expect(results.map((r) => r['phase'])).toEqual(['saturate', 'half-saturation', 'deliveries']);
+    expect(results.every((r) => r['client'] === 'raw' && r['rejected'] === 0)).toBe(true);
+    // 1,000 deliveries/s over rooms of 3 is 333 messages/s.
+    expect(results[2]?.['offeredDeliveriesPerSecond']).toBeCloseTo(1000, 6);
+    const targets = summary['targets'] as Json[];
+    expect(targets.map((t) => t['measure'])).toContain(
+      'p99 latency at half the target load (50,000 deliveries/s)',
+    );
+    expect(markdown).toContain('| raw |');
+  });
+
+  it('relay with both generators in one command', async () => {
+    const { file } = await run([
+      'relay',
+      '--connections',
+      '4',
+      '--rooms',
+      '2',
+      '--seconds',
+      '0.3',
+      '--rate',
+      '50',
+      '--client',
+      'raw,socket.io',
+      '--in-process',
+    ]);
+    const results = file['results'] as Json[];
+    expect(results.map((r) => r['client'])).toEqual(['raw', 'socket.io']);
+    for (const r of results) positive(r, ['deliveries', 'messages']);
+    await expect(runBench(['relay', '--client', 'nope'])).rejects.toThrow(UsageError);
+  });
+
+  describe('the raw relay client (bench/relay-wire-client.ts)', () => {
+    let relay: RunningRelay | undefined;
+    const clients: WireClient[] = [];
+    afterEach(async () => {
+      for (const c of clients.splice(0)) c.close();
+      await relay?.close();
+      relay = undefined;
+    });
+
+    it('receives every event of its room, in order, exactly once', async () => {
+      relay = await startRelay({ host: '127.0.0.1', limits: { eventsPerSecond: 1e5, burst: 1e5 } });
+      const url = relay.url;
+      const members = 4;
+      const perSender = 25;
+      const senders = 2;
+      const got: { sender: number; n: number; seq: number }[][] = [];
+      const errors: Error[] = [];
+      for (let i = 0; i < members; i++) {
+        const mine: { sender: number; n: number; seq: number }[] = [];
+        got.push(mine);
+        const client = await WireClient.connect(url, {
+          onMessage: (data, seq) =>
+            mine.push({ sender: data.readUInt32LE(0), n: data.readUInt32LE(4), seq }),
+          onError: (err) => errors.push(err),
+        });
+        clients.push(client);
+        await client.join({ room: 'smoke', nick: `m${i}` });
+      }
+      // A second room on the same relay must not leak into the first.
+      const other = await WireClient.connect(url, { onError: (err) => errors.push(err) });
+      clients.push(other);
+      await other.join({ room: 'elsewhere', nick: 'm0' });
+      other.send(Buffer.alloc(8));
+
+      const replies: boolean[] = [];
+      for (let n = 0; n < perSender; n++) {
+        for (let s = 0; s < senders; s++) {
+          const data = Buffer.alloc(16);
+          data.writeUInt32LE(s, 0);
+          data.writeUInt32LE(n, 4);
+          clients[s]?.send(data, (ok) => replies.push(ok));
+        }
+      }
+      const messages = perSender * senders;
+      const deadline = Date.now() + 10_000;
+      while (got.some((g) => g.length < messages) && Date.now() < deadline && !errors.length) {
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      expect(errors).toEqual([]);
+      // deliveries == messages x receivers, and nothing more arrives.
+      await new Promise((r) => setTimeout(r, 100));
+      expect(got.reduce((n, g) => n + g.length, 0)).toBe(messages * members);
+      expect(replies).toHaveLength(messages);
+      expect(replies.every(Boolean)).toBe(true);
+      for (const g of got) {
+        // Everyone sees the same sequence; each sender's messages in the order it sent them.
+        expect(g.map((e) => e.seq)).toEqual(got[0]?.map((e) => e.seq));
+        for (let s = 0; s < senders; s++) {
+          expect(g.filter((e) => e.sender === s).map((e) => e.n)).toEqual(
+            Array.from({ length: perSender }, (_, n) => n),
+          );
+        }
+      }
+      // The later joiners' `joined` events came first, then the messages, consecutively.
+      const seqs = got[0]?.map((e) => e.seq) ?? [];
+      expect(seqs.slice(1).every((seq, k) => seq === (seqs[k] ?? 0) + 1)).toBe(true);
+      expect(clients.every((c) => c.error === undefined)).toBe(true);
+    });
+
+    it('fails clearly when the relay refuses the join (NICK_TAKEN)', async () => {
+      relay = await startRelay({ host: '127.0.0.1' });
+      const first = await WireClient.connect(relay.url);
+      clients.push(first);
+      await first.join({ room: 'taken', nick: 'alice' });
+      const second = await WireClient.connect(relay.url);
+      clients.push(second);
+      await expect(second.join({ room: 'taken', nick: 'alice' })).rejects.toThrow(/NICK_TAKEN/);
+      expect(() => second.send(Buffer.alloc(8))).toThrow(/send before join/);
+    });
+
+    it('fails clearly on a frame it does not expect', async () => {
+      const server = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+      await new Promise<void>((r) => server.once('listening', () => r()));
+      server.on('connection', (ws) => {
+        ws.send('0{"sid":"x","pingInterval":10000,"pingTimeout":10000,"maxPayload":1000000}');
+        ws.once('message', () => ws.send('44{"message":"Invalid namespace"}'));
+      });
+      try {
+        const { port } = server.address() as AddressInfo;
+        await expect(WireClient.connect(`http://127.0.0.1:${port}`)).rejects.toThrow(
+          /unexpected Socket.IO packet.*Invalid namespace/,
+        );
+      } finally {
+        for (const ws of server.clients) ws.terminate();
+        await new Promise((r) => server.close(r));
+      }
+    });
   });
 
   it('mls --max 4', async () => {
