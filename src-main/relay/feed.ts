@@ -3,9 +3,11 @@
 // sender sees its own message exactly where everyone else does ("never local-first").
 //
 // A member is in one of three delivery states:
-//   live         in the Socket.IO room `channel`; gets each event by one shared broadcast
-//                (Socket.IO encodes the packet once for all of them, which is where throughput
-//                comes from)
+//   live         in `live`; gets each event by one shared broadcast: the event is encoded once
+//                into its WebSocket frames and the same bytes are written to every live
+//                member's connection (batching.ts), which is where throughput comes from; a
+//                member whose connection still has Socket.IO packets queued (an ack) gets that
+//                event through Socket.IO instead, behind them, so its stream stays in order
 //   waiting      its first event has not reached this feed yet (the log told us its seq before
 //                the subscription caught up); it goes live right before that event is broadcast
 //   catching-up  its first event is already behind the feed (a resume, or the feed was quicker
@@ -15,6 +17,7 @@
 import type { Logger } from 'pino';
 import type { Server, Socket } from 'socket.io';
 import type { RelayMetrics } from './metrics';
+import { encodeEventFrames, type WriteBatcher } from './batching';
 import type { RoomLog } from './room-log';
 import type { Nick, Owner, RoomEvent, RoomId, Seq } from './wire';
 
@@ -37,6 +40,8 @@ export interface FeedDeps {
   readonly log: RoomLog;
   readonly metrics: RelayMetrics;
   readonly logger: Logger;
+  /** Writes a broadcast's frames to each member's connection. */
+  readonly batcher: WriteBatcher;
   /** Called once the last member is gone and the feed has unsubscribed. */
   readonly onEmpty: (feed: RoomFeed) => void;
 }
@@ -45,8 +50,7 @@ export class RoomFeed {
   private lastSeq: Seq;
   private readonly members = new Set<LocalMember>();
   private readonly waiting = new Map<number, LocalMember[]>();
-  private readonly channel: string;
-  private liveCount = 0;
+  private readonly live = new Set<LocalMember>();
   private unsubscribe: (() => void) | undefined;
 
   constructor(
@@ -55,8 +59,6 @@ export class RoomFeed {
     private readonly deps: FeedDeps,
   ) {
     this.lastSeq = afterSeq;
-    // The NUL prefix keeps room channels apart from Socket.IO's per-socket rooms.
-    this.channel = `\u0000room:${room}`;
   }
 
   get size(): number {
@@ -85,8 +87,7 @@ export class RoomFeed {
   remove(member: LocalMember): void {
     if (!this.members.delete(member)) return;
     if (member.state === 'live') {
-      void member.socket.leave(this.channel);
-      this.liveCount--;
+      this.live.delete(member);
     } else if (member.state === 'waiting') {
       const list = this.waiting.get(member.nextSeq)?.filter((m) => m !== member) ?? [];
       if (list.length) this.waiting.set(member.nextSeq, list);
@@ -107,8 +108,7 @@ export class RoomFeed {
 
   private goLive(member: LocalMember): void {
     member.state = 'live';
-    void member.socket.join(this.channel);
-    this.liveCount++;
+    this.live.add(member);
   }
 
   private onEvent(event: RoomEvent): void {
@@ -133,9 +133,17 @@ export class RoomFeed {
       this.waiting.delete(event.seq);
       for (const member of due) this.goLive(member);
     }
-    if (this.liveCount > 0) {
-      this.deps.io.to(this.channel).emit('event', event);
-      this.count(event, this.liveCount);
+    if (this.live.size > 0) {
+      const frames = encodeEventFrames(this.deps.io.encoder, 'event', event);
+      let receivers = 0;
+      // A write can disconnect a slow member, which removes it from `live` (safe mid-iteration).
+      for (const member of this.live) {
+        if (!this.deps.batcher.writeFrames(member.socket, frames)) {
+          member.socket.emit('event', event);
+        }
+        receivers++;
+      }
+      this.count(event, receivers);
     }
     if (event.type === 'left') {
       // A member's own `left` is the last thing it receives in this room.

@@ -30,8 +30,15 @@ export class RelayCore {
     readonly logger: Logger,
   ) {
     this.tokenHash = options.token === undefined ? undefined : sha256(options.token);
-    this.feedDeps = { io, log, metrics, logger, onEmpty: (feed) => this.onFeedEmpty(feed) };
     this.batcher = new WriteBatcher(options.flushIntervalMs);
+    this.feedDeps = {
+      io,
+      log,
+      metrics,
+      logger,
+      batcher: this.batcher,
+      onEmpty: (feed) => this.onFeedEmpty(feed),
+    };
     io.on('connection', (socket) => this.connect(socket));
   }
 
