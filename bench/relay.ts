@@ -74,15 +74,15 @@ export interface RelayBenchResult {
     readonly max: number;
   };
   /**
-   * How far behind its schedule the pacer sent messages (rate runs): the 99th percentile and the
-   * largest number sent in one timer tick. Latency does not include this lag (each message is
-   * stamped when it is really sent); a large lag means the generator could not keep up.
+   * How far behind its schedule the pacer sent messages (rate runs): 99th percentile and
+   * largest. Latency does not include this lag (each message is stamped when it is really sent);
+   * a large lag means the generator's thread could not keep up.
    */
-  readonly pacing: { readonly lagP99Ms: number; readonly maxBurst: number } | undefined;
+  readonly pacing: { readonly lagP99Ms: number; readonly lagMaxMs: number } | undefined;
   readonly rejected: number;
   /** Relay CPU time per delivery, when the relay ran as a child process on Linux. */
   readonly relayCpuMicrosPerDelivery: number | undefined;
-  /** The clients' CPU time per delivery (all client threads). */
+  /** The generator process's CPU time per delivery (all its threads, user + system). */
   readonly clientCpuMicrosPerDelivery: number;
   /**
    * Growth of the relay process's resident memory from just after it started to when every
@@ -114,10 +114,8 @@ interface GroupStats {
   messages: number;
   rejected: number;
   latencies: Float64Array;
-  cpuMicros: number;
   lags: Float64Array;
   lagCount: number;
-  maxBurst: number;
 }
 
 /** Wall-clock milliseconds with sub-microsecond resolution, comparable across threads. */
@@ -148,16 +146,13 @@ class ClientGroup {
   private stopped = false;
   private failure: Error | undefined;
   private pump: Promise<void> | undefined;
-  private cpuStart = process.cpuUsage();
   private readonly stats: GroupStats = {
     deliveries: 0,
     messages: 0,
     rejected: 0,
     latencies: new Float64Array(1 << 16),
-    cpuMicros: 0,
     lags: new Float64Array(1 << 12),
     lagCount: 0,
-    maxBurst: 0,
   };
 
   constructor(private readonly spec: GroupSpec) {}
@@ -296,35 +291,36 @@ class ClientGroup {
         return;
       }
       if (!senders.length || rate <= 0) return;
-      // Message k is due at start + k / rate. Each timer tick sends what is due (normally one or
-      // two messages), then sleeps until the next one is; a late tick catches up, and the lag is
-      // recorded so a generator that cannot keep up is visible rather than hidden.
+      // Message k is due at start + k / rate. One message per event-loop turn: sleep until the
+      // next one is due, or, when behind (the thread was busy receiving), yield to I/O with
+      // setImmediate and send the next. Sending everything overdue in one synchronous burst
+      // instead would queue the burst's messages behind each other at the relay, inflating
+      // latency with an artifact of the generator. The lag is recorded, so a generator that
+      // cannot keep up is visible rather than hidden.
       const interval = 1000 / rate;
       let due = performance.now();
       let next = 0;
       while (!this.stopped) {
-        const t = performance.now();
-        let burst = 0;
-        for (; due <= t; due += interval, burst++) {
+        let t = performance.now();
+        if (due <= t) {
           const m = senders[next++ % senders.length];
           if (m) this.send(m);
           if (this.measuring) this.recordLag(t - due);
+          due += interval;
+          t = performance.now();
         }
-        if (this.measuring && burst > this.stats.maxBurst) this.stats.maxBurst = burst;
-        await new Promise((r) => setTimeout(r, Math.max(1, due - performance.now())));
+        if (due <= t) await new Promise((r) => setImmediate(r));
+        else await new Promise((r) => setTimeout(r, Math.max(1, due - t)));
       }
     })();
   }
 
   measure(): void {
     this.measuring = true;
-    this.cpuStart = process.cpuUsage();
   }
 
   async finish(): Promise<GroupStats> {
     this.measuring = false;
-    const cpu = process.cpuUsage(this.cpuStart);
-    this.stats.cpuMicros = cpu.user + cpu.system;
     const failure = this.failure;
     this.stopped = true;
     await this.pump;
@@ -518,17 +514,18 @@ export async function runRelayBench(
   const workers = Math.max(0, Math.floor(options.workers ?? 0));
   const relay = await startBenchRelay(options, perRoom);
   const rssBefore = relay.rssBytes();
-  const threads = Math.max(1, workers);
   const totalSenders = roomSizes(connections, rooms).reduce(
     (n, size) => n + Math.min(size, sendersPerRoom),
     0,
   );
   const runId = randomBytes(4).toString('hex');
-  const specs: GroupSpec[] = Array.from({ length: threads }, (_, t) => {
-    const indices = Array.from({ length: connections }, (_, i) => i).filter(
-      (i) => i % threads === t,
-    );
-    const senders = indices.filter((i) => Math.floor(i / rooms) < sendersPerRoom).length;
+  const isSender = (i: number) => Math.floor(i / rooms) < sendersPerRoom;
+  const threads = Math.max(1, workers);
+  const placed = Array.from({ length: threads }, (_, t) =>
+    Array.from({ length: connections }, (_, i) => i).filter((i) => i % threads === t),
+  ).filter((indices) => indices.length > 0);
+  const specs = placed.map((indices): GroupSpec => {
+    const senders = indices.filter(isSender).length;
     return {
       url: relay.url,
       client,
@@ -554,33 +551,36 @@ export async function runRelayBench(
     for (const g of groups) g.go();
     await new Promise((r) => setTimeout(r, Math.min(1_000, seconds * 200))); // warm up
     for (const g of groups) g.measure();
+    // The whole generator process (every thread): process.cpuUsage() is process-wide.
+    const generatorCpu = process.cpuUsage();
     const cpuBefore = relay.cpuSeconds();
     const started = performance.now();
     await new Promise((r) => setTimeout(r, seconds * 1000));
     const cpuAfter = relay.cpuSeconds();
+    const generatorUsage = process.cpuUsage(generatorCpu);
     const settled = await Promise.allSettled(groups.map((g) => g.finish()));
     const elapsed = (performance.now() - started) / 1000;
     const failed = settled.find((s) => s.status === 'rejected');
     if (failed) throw failed.reason;
-    const all = settled.map((s) => (s as PromiseFulfilledResult<GroupStats>).value);
+    const stats = settled.map((s) => (s as PromiseFulfilledResult<GroupStats>).value);
 
-    const deliveries = all.reduce((n, s) => n + s.deliveries, 0);
-    const messages = all.reduce((n, s) => n + s.messages, 0);
+    const deliveries = stats.reduce((n, s) => n + s.deliveries, 0);
+    const messages = stats.reduce((n, s) => n + s.messages, 0);
     const sorted = new Float64Array(deliveries);
     let offset = 0;
-    for (const s of all) {
+    for (const s of stats) {
       sorted.set(s.latencies, offset);
       offset += s.latencies.length;
     }
     sorted.sort();
-    const lags = new Float64Array(all.reduce((n, s) => n + s.lags.length, 0));
+    const lags = new Float64Array(stats.reduce((n, s) => n + s.lags.length, 0));
     offset = 0;
-    for (const s of all) {
+    for (const s of stats) {
       lags.set(s.lags, offset);
       offset += s.lags.length;
     }
     lags.sort();
-    const clientCpu = all.reduce((n, s) => n + s.cpuMicros, 0);
+    const clientCpu = generatorUsage.user + generatorUsage.system;
     return {
       connections,
       rooms,
@@ -608,9 +608,9 @@ export async function runRelayBench(
           ? undefined
           : {
               lagP99Ms: percentile(lags, 99),
-              maxBurst: all.reduce((n, s) => Math.max(n, s.maxBurst), 0),
+              lagMaxMs: percentile(lags, 100),
             },
-      rejected: all.reduce((n, s) => n + s.rejected, 0),
+      rejected: stats.reduce((n, s) => n + s.rejected, 0),
       relayCpuMicrosPerDelivery:
         cpuBefore === undefined || cpuAfter === undefined || deliveries === 0
           ? undefined
@@ -696,7 +696,7 @@ export function toMarkdown(results: readonly RelayBenchResult[]): string {
       r.latencyMs.p90.toFixed(2),
       r.latencyMs.p99.toFixed(2),
       r.latencyMs.max.toFixed(1),
-      r.pacing ? `${r.pacing.lagP99Ms.toFixed(2)} / ${r.pacing.maxBurst}` : '',
+      r.pacing ? `${r.pacing.lagP99Ms.toFixed(2)} / ${r.pacing.lagMaxMs.toFixed(1)}` : '',
       r.rejected,
       relayCpu === undefined ? 'n/a' : relayCpu.toFixed(2),
       relayCpu ? fmt(1e6 / relayCpu) : 'n/a',
@@ -717,7 +717,7 @@ export function toMarkdown(results: readonly RelayBenchResult[]): string {
     'p90 ms',
     'p99 ms',
     'max ms',
-    'pacer lag p99 ms / max burst',
+    'pacer lag p99 / max ms',
     'rejected',
     'relay CPU µs/delivery',
     'deliveries per relay CPU-second',
