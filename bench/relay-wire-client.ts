@@ -1,8 +1,15 @@
 // A minimal relay client for the load generator: it speaks Engine.IO v4 / Socket.IO v5 directly
-// over `ws`, so each delivery costs the generator a WebSocket frame parse and a few byte
-// comparisons instead of socket.io-client's packet decoding and event dispatch. The relay sees
-// exactly the frames socket.io-client would send (docs/RELAY.md is the contract), so the relay's
-// own work is the same whichever generator drives it.
+// over a WebSocket on a bare TCP socket (`FrameSocket` below), so each delivery costs the
+// generator one read into a reused buffer, a frame header and a few byte comparisons instead of
+// socket.io-client's packet decoding and event dispatch. The relay sees exactly the frames
+// socket.io-client would send (docs/RELAY.md is the contract), so the relay's own work is the
+// same whichever generator drives it.
+//
+// It first ran over the `ws` package (commit 403b979); ws's receive path (Node's Readable stream
+// plus ws's Receiver, a Writable, per frame) kept the generator at 15-18 µs of CPU per delivery
+// at 50,000 deliveries/s, its one thread about 85 % busy, which showed up as p99 latency. Over
+// a bare socket reading with `onread` it costs about 11 µs (most of it the kernel's TCP
+// receive), measured in the same commands.
 //
 // The framing, checked against the installed packages (engine.io-parser 5, socket.io-parser 4,
 // engine.io 6, WebSocket transport only):
@@ -27,7 +34,8 @@
 // has no gap, repeat or reordering) and hands the binary frame to `onMessage`; it never parses
 // the event's JSON. Anything it does not expect is an error: the client closes and `onError`
 // runs (the load generator then fails the run).
-import { WebSocket, type RawData } from 'ws';
+import { createHash, randomBytes, randomFillSync } from 'node:crypto';
+import { connect, type Socket } from 'node:net';
 
 const ACK_TIMEOUT_MS = 10_000;
 const OPEN_TIMEOUT_MS = 10_000;
@@ -62,7 +70,7 @@ export interface WireClientHandlers {
 export class WireClient {
   /** Events received (message and presence) since the join. */
   events = 0;
-  private ws: WebSocket;
+  private ws: FrameSocket;
   private nextAckId = 0;
   private readonly acks = new Map<number, AckHandler>();
   /** Seq of the binary event whose attachment is the next frame, or -1. */
@@ -81,25 +89,24 @@ export class WireClient {
     url: string,
     private readonly handlers: WireClientHandlers,
   ) {
-    this.ws = new WebSocket(socketUrl(url), {
-      perMessageDeflate: false,
-      skipUTF8Validation: true,
-    });
-    this.ws.binaryType = 'nodebuffer';
-    this.ws.on('message', (data: RawData, isBinary: boolean) => {
-      try {
-        if (isBinary) this.onBinary(data as Buffer);
-        else this.onText(data as Buffer);
-      } catch (err) {
-        this.fail(err instanceof Error ? err : new WireClientError(String(err)));
-      }
-    });
-    this.ws.on('error', (err) => this.fail(err));
-    this.ws.on('close', (code) => {
-      const was = this.state;
-      this.state = 'closed';
-      if (!this.closing) this.fail(new WireClientError(`relay closed the connection (${code})`));
-      else if (was !== 'closed') this.rejectAcks(new WireClientError('connection closed'));
+    this.ws = new FrameSocket(socketUrl(url), {
+      open: () => undefined,
+      frame: (data, binary) => {
+        try {
+          if (binary) this.onBinary(data);
+          else this.onText(data);
+        } catch (err) {
+          this.fail(err instanceof Error ? err : new WireClientError(String(err)));
+        }
+      },
+      error: (err) => this.fail(err),
+      close: (reason) => {
+        const was = this.state;
+        this.state = 'closed';
+        if (!this.closing)
+          this.fail(new WireClientError(`relay closed the connection (${reason})`));
+        else if (was !== 'closed') this.rejectAcks(new WireClientError('connection closed'));
+      },
     });
   }
 
@@ -169,8 +176,7 @@ export class WireClient {
     } else {
       head = `451-${this.sendHeadSuffix}`;
     }
-    this.ws.send(head);
-    this.ws.send(data, { binary: true });
+    this.ws.send(head, data);
   }
 
   get error(): Error | undefined {
@@ -341,4 +347,183 @@ function parseAck<T>(text: string): T {
     throw new WireClientError(`unexpected ack from the relay: ${text}`);
   }
   return args[0] as T;
+}
+
+/**
+ * A WebSocket client over a bare TCP socket, just enough for the relay: the RFC 6455 handshake,
+ * masked unfragmented frames out, unmasked frames in. Reads land in one reused buffer (`onread`),
+ * skipping Node's Readable stream and ws's Receiver, which together cost more CPU per delivery
+ * than everything else the generator does (see docs/benchmarks/README.md, relay). A frame's
+ * bytes are only valid during the `onFrame` call.
+ */
+class FrameSocket {
+  private state: 'handshake' | 'open' | 'closing' | 'closed' = 'handshake';
+  private readonly tcp: Socket;
+  private readonly key = randomBytes(16).toString('base64');
+  private head = '';
+  /** Bytes of an incomplete frame carried over from the previous read. */
+  private carry: Buffer | undefined;
+
+  constructor(
+    url: string,
+    private readonly on: {
+      open: () => void;
+      frame: (data: Buffer, binary: boolean) => void;
+      error: (err: Error) => void;
+      close: (reason: string) => void;
+    },
+  ) {
+    const u = new URL(url);
+    this.tcp = connect({
+      host: u.hostname.replace(/^\[|\]$/g, ''),
+      port: Number(u.port || 80),
+      noDelay: true,
+      onread: { buffer: READ_BUFFER, callback: (n) => this.onRead(READ_BUFFER, n) },
+    });
+    this.tcp.on('connect', () => {
+      this.tcp.write(
+        `GET ${u.pathname}${u.search} HTTP/1.1\r\nHost: ${u.host}\r\nUpgrade: websocket\r\n` +
+          `Connection: Upgrade\r\nSec-WebSocket-Key: ${this.key}\r\n` +
+          `Sec-WebSocket-Version: 13\r\n\r\n`,
+      );
+    });
+    this.tcp.on('error', (err) => this.on.error(err));
+    this.tcp.on('close', () => {
+      const was = this.state;
+      this.state = 'closed';
+      if (was !== 'closed') this.on.close(was === 'closing' ? 'closed' : 'connection lost');
+    });
+  }
+
+  get isOpen(): boolean {
+    return this.state === 'open';
+  }
+
+  /** Sends each part as one frame (strings as text), all in one write. */
+  send(...parts: (string | Uint8Array)[]): void {
+    if (this.state !== 'open') return;
+    if (parts.length > 1) this.tcp.cork();
+    for (const data of parts) {
+      const text = typeof data === 'string';
+      this.tcp.write(maskedFrame(text ? 0x1 : 0x2, text ? Buffer.from(data) : data));
+    }
+    if (parts.length > 1) this.tcp.uncork();
+  }
+
+  /** Sends a close frame and ends the connection. */
+  close(): void {
+    if (this.state === 'open') this.tcp.end(maskedFrame(0x8, Buffer.from([0x03, 0xe8])));
+    else this.tcp.end();
+    if (this.state !== 'closed') this.state = 'closing';
+  }
+
+  terminate(): void {
+    if (this.state !== 'closed') this.state = 'closing';
+    this.tcp.destroy();
+  }
+
+  private onRead(buf: Buffer, n: number): boolean {
+    try {
+      let chunk = buf.subarray(0, n);
+      if (this.state === 'handshake') {
+        const rest = this.onHandshake(chunk);
+        if (!rest) return true;
+        chunk = rest;
+      }
+      if (this.carry) {
+        chunk = Buffer.concat([this.carry, chunk]);
+        this.carry = undefined;
+      }
+      let at = 0;
+      while (at < chunk.length && this.state === 'open') {
+        const used = this.parseFrame(chunk, at);
+        if (used === 0) {
+          this.carry = Buffer.from(chunk.subarray(at)); // a copy: the read buffer is reused
+          break;
+        }
+        at += used;
+      }
+    } catch (err) {
+      this.on.error(err instanceof Error ? err : new Error(String(err)));
+    }
+    return true;
+  }
+
+  /** Consumes the HTTP response; returns what follows it, or undefined while it is incomplete. */
+  private onHandshake(chunk: Buffer): Buffer | undefined {
+    this.head += chunk.toString('latin1');
+    const end = this.head.indexOf('\r\n\r\n');
+    if (end < 0) {
+      if (this.head.length > 16_384) throw new WireClientError('oversized HTTP response');
+      return undefined;
+    }
+    const lines = this.head.slice(0, end).split('\r\n');
+    const accept = createHash('sha1').update(`${this.key}${WS_GUID}`).digest('base64');
+    const acceptLine = lines.find((l) => /^sec-websocket-accept:/i.test(l));
+    if (!/^HTTP\/1\.1 101 /.test(lines[0] ?? '') || acceptLine?.split(':')[1]?.trim() !== accept) {
+      throw new WireClientError(`WebSocket upgrade refused: ${lines[0] ?? '(no status)'}`);
+    }
+    const rest = Buffer.from(this.head.slice(end + 4), 'latin1');
+    this.head = '';
+    this.state = 'open';
+    this.on.open();
+    return rest.length ? rest : undefined;
+  }
+
+  /** Handles one complete frame at `at`; returns its length, or 0 if it is not all here yet. */
+  private parseFrame(chunk: Buffer, at: number): number {
+    if (chunk.length - at < 2) return 0;
+    const b0 = chunk[at] as number;
+    const b1 = chunk[at + 1] as number;
+    if ((b1 & 0x80) !== 0) throw new WireClientError('masked frame from the server');
+    if ((b0 & 0x80) === 0 || (b0 & 0x0f) === 0) {
+      throw new WireClientError('fragmented frame from the server (not used by the relay)');
+    }
+    let length = b1 & 0x7f;
+    let start = at + 2;
+    if (length === 126) {
+      if (chunk.length - at < 4) return 0;
+      length = chunk.readUInt16BE(at + 2);
+      start = at + 4;
+    } else if (length === 127) {
+      if (chunk.length - at < 10) return 0;
+      length = Number(chunk.readBigUInt64BE(at + 2));
+      start = at + 10;
+    }
+    if (chunk.length - start < length) return 0;
+    const payload = chunk.subarray(start, start + length);
+    const opcode = b0 & 0x0f;
+    if (opcode === 0x1 || opcode === 0x2) this.on.frame(payload, opcode === 0x2);
+    else if (opcode === 0x9) this.tcp.write(maskedFrame(0xa, payload));
+    else if (opcode === 0x8) {
+      this.state = 'closing';
+      this.tcp.end();
+      this.on.close(`close frame ${length >= 2 ? payload.readUInt16BE(0) : ''}`.trim());
+    } else if (opcode !== 0xa) throw new WireClientError(`unknown WebSocket opcode ${opcode}`);
+    return start + length - at;
+  }
+}
+
+const WS_GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
+const READ_BUFFER = Buffer.allocUnsafe(256 * 1024);
+
+/** A client frame: FIN, the opcode, the mask bit and key, the masked payload. */
+function maskedFrame(opcode: number, payload: Uint8Array): Buffer {
+  const n = payload.length;
+  const ext = n < 126 ? 0 : n < 0x10000 ? 2 : 8;
+  const frame = Buffer.allocUnsafe(2 + ext + 4 + n);
+  frame[0] = 0x80 | opcode;
+  if (ext === 0) frame[1] = 0x80 | n;
+  else if (ext === 2) {
+    frame[1] = 0x80 | 126;
+    frame.writeUInt16BE(n, 2);
+  } else {
+    frame[1] = 0x80 | 127;
+    frame.writeBigUInt64BE(BigInt(n), 2);
+  }
+  const m = 2 + ext;
+  randomFillSync(frame, m, 4);
+  for (let i = 0; i < n; i++)
+    frame[m + 4 + i] = (payload[i] as number) ^ (frame[m + (i & 3)] as number);
+  return frame;
 }
