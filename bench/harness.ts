@@ -57,11 +57,20 @@ export interface TransportOptions {
   /** Socket transport: run the relay inside this process instead of a child process. */
   relayInProcess?: boolean;
   maxMembersPerRoom?: number;
+  /** Socket transport: use this running relay (another process owns it) instead of starting one. */
+  url?: string;
 }
 
 export async function openTransport(options: TransportOptions): Promise<Transport> {
   await cryptoReady();
   if (options.kind === 'local') return new LocalTransport();
+  if (options.url) {
+    return new SocketTransport(
+      options.url,
+      () => undefined,
+      async () => undefined,
+    );
+  }
   const relay = await startBenchRelay(
     { inProcess: options.relayInProcess },
     options.maxMembersPerRoom ?? 200,

@@ -83,6 +83,27 @@ describe('npm run bench (smoke)', () => {
     positive(file['summary'] as Json, ['totalSeconds', 'lastJoinSeconds', 'cpuPerMemberMs']);
   });
 
+  it('join with the clients spread over 2 worker processes', async () => {
+    const { file, markdown } = await run(['join', '--max', '5', '--workers', '2']);
+    expect((file['params'] as Json)['workers']).toBe(2);
+    expect(markdown).toContain('clients over 2 worker processes');
+    const summary = file['summary'] as Json;
+    expect(summary['members']).toBe(5);
+    positive(summary, ['totalSeconds', 'cpuPerMemberMs', 'totalProcessCpuSeconds']);
+    const records = (file['results'] as Json)['conclave'] as Json[];
+    expect(records.map((r) => r['n'])).toEqual([1, 2, 3, 4, 5]);
+    // The 5th join: 11 messages (2n + 1 for a room of 4 growing to 5) and the joiner's `joined`,
+    // each delivered to all 5 members, whichever worker hosts them; every existing member
+    // verified the 9 frames it did not sign itself.
+    const last = records[4] as Json;
+    expect(last['messages']).toBe(11);
+    expect(last['deliveries']).toBe(60);
+    expect(last['verifyPerMember']).toBe(9);
+    // The one-process targets are not judged on a spread-out build.
+    const targets = summary['targets'] as Json[];
+    expect(targets[0]?.['met']).toBeNull();
+  });
+
   it('concurrent n=3 k=2', async () => {
     const { file } = await run(['concurrent', '--n', '3', '--k', '2', '--relay-in-process']);
     const [cell] = file['results'] as Json[];
