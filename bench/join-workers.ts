@@ -10,7 +10,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { BenchClient, ClientStats, Traffic } from './harness';
 import { BenchRoom, diffStats, diffTraffic, openTransport } from './harness';
-import type { JoinRecord } from './join';
+import { joinRecord, type JoinRecord } from './join';
 import { startBenchRelay } from './relay';
 import { sum } from './common';
 
@@ -198,55 +198,33 @@ function toRecord(
   before: WorkerSnapshot[],
   after: WorkerSnapshot[],
 ): JoinRecord {
-  const per: { nick: string; d: ClientStats }[] = [];
-  after.forEach((a, w) => {
-    for (const [nick, stats] of Object.entries(a.clients)) {
-      per.push({ nick, d: diffStats(stats, before[w]?.clients[nick]) });
-    }
-  });
-  const existing = per.filter((p) => p.nick !== joiner).map((p) => p.d);
-  const joinerStats = per.find((p) => p.nick === joiner)?.d;
-  if (!joinerStats) throw new Error(`no stats for the joiner ${joiner}`);
-  const traffic = after.map((a, w) =>
-    diffTraffic(a.traffic, (before[w] as WorkerSnapshot).traffic),
+  const was = (w: number) => before[w] as WorkerSnapshot;
+  const members = after.flatMap((a, w) =>
+    Object.entries(a.clients).map(([nick, stats]) => ({
+      stats: diffStats(stats, was(w).clients[nick]),
+      joiner: nick === joiner,
+    })),
   );
+  const traffic = after.map((a, w) => diffTraffic(a.traffic, was(w).traffic));
   // Every worker sees every message its clients receive; the one that saw the most messages
   // (the one hosting the oldest member) saw them all. Deliveries add up across workers.
   const widest = traffic.reduce((x, y) => (y.messages > x.messages ? y : x));
-  const cpuMs = sum(per.map((p) => p.d.cpuMicros)) / 1000;
-  const ops = (key: 'verify' | 'sign' | 'scalarmult' | 'conversions') =>
-    sum(per.map((p) => p.d.counters[key]));
-  return {
+  return joinRecord({
     n,
     seconds,
-    cpuMs,
-    cpuPerMemberMs: cpuMs / n,
-    existingMemberCpuMs: mean(existing.map((d) => d.cpuMicros / 1000)),
-    maxMemberCpuMs: Math.max(...per.map((p) => p.d.cpuMicros / 1000)),
-    joinerCpuMs: joinerStats.cpuMicros / 1000,
-    processCpuMs:
-      sum(after.map((a, w) => a.cpuMicros - (before[w] as WorkerSnapshot).cpuMicros)) / 1000,
+    members,
+    processCpuMs: sum(after.map((a, w) => a.cpuMicros - was(w).cpuMicros)) / 1000,
     // The mean over the workers: with W processes "waiting on the relay" is per process.
-    idleSeconds: mean(after.map((a, w) => a.idleMs - (before[w] as WorkerSnapshot).idleMs)) / 1000,
+    idleSeconds: mean(after.map((a, w) => a.idleMs - was(w).idleMs)) / 1000,
     relayCpuMs: null,
-    messages: widest.messages,
-    bytes: widest.bytes,
-    deliveries: sum(traffic.map((t) => t.deliveries)),
-    bytesDelivered: sum(traffic.map((t) => t.bytesDelivered)),
-    messagesByType: widest.byType,
-    verifyPerMember: mean(existing.map((d) => d.counters.verify)),
-    signPerMember: mean(existing.map((d) => d.counters.sign)),
-    scalarmultPerMember: mean(existing.map((d) => d.counters.scalarmult)),
-    verifyJoiner: joinerStats.counters.verify,
-    signJoiner: joinerStats.counters.sign,
-    scalarmultJoiner: joinerStats.counters.scalarmult,
-    cryptoOps: {
-      verify: ops('verify'),
-      sign: ops('sign'),
-      scalarmult: ops('scalarmult'),
-      conversions: ops('conversions'),
+    traffic: {
+      messages: widest.messages,
+      bytes: widest.bytes,
+      deliveries: sum(traffic.map((t) => t.deliveries)),
+      bytesDelivered: sum(traffic.map((t) => t.bytesDelivered)),
+      byType: widest.byType,
     },
-  };
+  });
 }
 
 /** The worker side: a BenchRoom hosting some of the clients, driven over IPC. */

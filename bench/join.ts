@@ -7,7 +7,7 @@
 //     each engine.handle call), summed and per member, and the crypto operations per member;
 //   - messages and bytes through the relay (each message once, and every delivery).
 import { Crypto, systemRandom, type CryptoCounters } from '../src-main/protocol/crypto';
-import type { BenchClient, BenchRoom, ClientStats } from './harness';
+import type { BenchClient, BenchRoom, ClientStats, Traffic } from './harness';
 import { diffStats, diffTraffic } from './harness';
 import { fmt, fmtInt, markdownTable, round, sum } from './common';
 import { pickRows } from './mls';
@@ -74,44 +74,68 @@ export async function measuredJoin(
   await room.quiet(); // anything the join still sends belongs to it
   const processCpu = process.cpuUsage(cpu);
   const relayCpuAfter = room.transport.relayCpuSeconds();
-  const t = diffTraffic(room.traffic, traffic);
-  const per = room.clients.map((c) => ({ c, d: diffStats(c.snapshot(), before.get(c)) }));
-  const existing = per.filter((p) => p.c !== client).map((p) => p.d);
-  const joiner = per.find((p) => p.c === client)?.d as ClientStats;
-  const cpuMs = sum(per.map((p) => p.d.cpuMicros)) / 1000;
+  const record = joinRecord({
+    n,
+    seconds,
+    members: room.clients.map((c) => ({
+      stats: diffStats(c.snapshot(), before.get(c)),
+      joiner: c === client,
+    })),
+    processCpuMs: (processCpu.user + processCpu.system) / 1000,
+    idleSeconds: idleMs / 1000,
+    relayCpuMs:
+      relayCpu === undefined || relayCpuAfter === undefined
+        ? null
+        : (relayCpuAfter - relayCpu) * 1000,
+    traffic: diffTraffic(room.traffic, traffic),
+  });
+  return { client, record };
+}
+
+/** A join's record from each member's measurements during it (the joiner's marked). */
+export function joinRecord(input: {
+  n: number;
+  seconds: number;
+  members: readonly { stats: ClientStats; joiner: boolean }[];
+  processCpuMs: number;
+  idleSeconds: number;
+  relayCpuMs: number | null;
+  traffic: Pick<Traffic, 'messages' | 'bytes' | 'deliveries' | 'bytesDelivered' | 'byType'>;
+}): JoinRecord {
+  const all = input.members.map((m) => m.stats);
+  const existing = input.members.filter((m) => !m.joiner).map((m) => m.stats);
+  const joiner = input.members.find((m) => m.joiner)?.stats;
+  if (!joiner) throw new Error('no measurements for the joiner');
+  const cpuMs = sum(all.map((d) => d.cpuMicros)) / 1000;
+  const total = (key: keyof JoinRecord['cryptoOps']) => sum(all.map((d) => d.counters[key]));
+  const t = input.traffic;
   return {
-    client,
-    record: {
-      n,
-      seconds,
-      cpuMs,
-      cpuPerMemberMs: cpuMs / n,
-      existingMemberCpuMs: mean(existing.map((d) => d.cpuMicros / 1000)),
-      maxMemberCpuMs: Math.max(...per.map((p) => p.d.cpuMicros / 1000)),
-      joinerCpuMs: joiner.cpuMicros / 1000,
-      processCpuMs: (processCpu.user + processCpu.system) / 1000,
-      idleSeconds: idleMs / 1000,
-      relayCpuMs:
-        relayCpu === undefined || relayCpuAfter === undefined
-          ? null
-          : (relayCpuAfter - relayCpu) * 1000,
-      messages: t.messages,
-      bytes: t.bytes,
-      deliveries: t.deliveries,
-      bytesDelivered: t.bytesDelivered,
-      messagesByType: t.byType,
-      verifyPerMember: mean(existing.map((d) => d.counters.verify)),
-      signPerMember: mean(existing.map((d) => d.counters.sign)),
-      scalarmultPerMember: mean(existing.map((d) => d.counters.scalarmult)),
-      verifyJoiner: joiner.counters.verify,
-      signJoiner: joiner.counters.sign,
-      scalarmultJoiner: joiner.counters.scalarmult,
-      cryptoOps: {
-        verify: sum(per.map((p) => p.d.counters.verify)),
-        sign: sum(per.map((p) => p.d.counters.sign)),
-        scalarmult: sum(per.map((p) => p.d.counters.scalarmult)),
-        conversions: sum(per.map((p) => p.d.counters.conversions)),
-      },
+    n: input.n,
+    seconds: input.seconds,
+    cpuMs,
+    cpuPerMemberMs: cpuMs / input.n,
+    existingMemberCpuMs: mean(existing.map((d) => d.cpuMicros / 1000)),
+    maxMemberCpuMs: Math.max(...all.map((d) => d.cpuMicros / 1000)),
+    joinerCpuMs: joiner.cpuMicros / 1000,
+    processCpuMs: input.processCpuMs,
+    idleSeconds: input.idleSeconds,
+    relayCpuMs: input.relayCpuMs,
+    messages: t.messages,
+    bytes: t.bytes,
+    deliveries: t.deliveries,
+    bytesDelivered: t.bytesDelivered,
+    messagesByType: t.byType,
+    verifyPerMember: mean(existing.map((d) => d.counters.verify)),
+    signPerMember: mean(existing.map((d) => d.counters.sign)),
+    scalarmultPerMember: mean(existing.map((d) => d.counters.scalarmult)),
+    verifyJoiner: joiner.counters.verify,
+    signJoiner: joiner.counters.sign,
+    scalarmultJoiner: joiner.counters.scalarmult,
+    cryptoOps: {
+      verify: total('verify'),
+      sign: total('sign'),
+      scalarmult: total('scalarmult'),
+      conversions: total('conversions'),
     },
   };
 }
