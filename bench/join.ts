@@ -243,7 +243,7 @@ export function summarizeJoins(
   const total = sum(records.map((r) => r.seconds));
   return {
     members: last.n,
-    totalSeconds: round(sum(records.map((r) => r.seconds)), 3),
+    totalSeconds: round(total, 3),
     lastJoinSeconds: round(last.seconds, 4),
     cpuPerMemberMs: round(last.cpuPerMemberMs, 3),
     lastExistingMemberCpuMs: round(last.existingMemberCpuMs, 3),
