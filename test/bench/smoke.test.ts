@@ -109,6 +109,10 @@ describe('npm run bench (smoke)', () => {
     const [cell] = file['results'] as Json[];
     expect(cell?.['allAdmitted']).toBe(true);
     positive(cell as Json, ['seconds', 'singleJoinSeconds', 'ratio', 'sessionRounds', 'messages']);
+    // The baseline is the median of three single joins.
+    const samples = [...(cell?.['singleJoinSamples'] as number[])].sort((a, b) => a - b);
+    expect(samples).toHaveLength(3);
+    expect(cell?.['singleJoinSeconds'] as number).toBeCloseTo(samples[1] as number, 3);
     positive(cell as Json, ['bytes']);
     expect((file['summary'] as Json)['allAdmitted']).toBe(true);
   });
