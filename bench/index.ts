@@ -9,6 +9,7 @@ import type { Machine, Report } from './common';
 import { describeMachine, fmt, round, sum, writeJson, ROOT } from './common';
 import type { TransportKind } from './harness';
 import { BenchRoom, openTransport } from './harness';
+import { defaultVerifyThreads } from '../src-main/client/verify-pool';
 import type { JoinRecord } from './join';
 import { buildRoom, joinTable, summarizeJoins } from './join';
 import { buildRoomOnWorkers } from './join-workers';
@@ -48,7 +49,9 @@ common:
   --quick               tiny parameters (CI smoke)
   --transport T         socket (real relay on 127.0.0.1, default) or local (in-memory, no network)
   --relay-in-process    run the relay in this process (default: its own process)
-  --timeout-ms MS       bound on any single wait (default 120000)`;
+  --timeout-ms MS       bound on any single wait (default 120000)
+  --verify-threads N    join, concurrent, chat: threads verifying signatures ahead of the
+                        engines, as the app does (default: cores - 1, at most 4; 0: inline)`;
 
 export interface Target {
   measure: string;
@@ -101,6 +104,11 @@ function finish(machine: Machine): Machine & { loadAverageAtEnd: number[] } {
   return { ...machine, loadAverageAtEnd: loadavg().map((l) => Math.round(l * 100) / 100) };
 }
 
+const threadsLabel = (threads: number) =>
+  threads === 0
+    ? 'signatures verified inline'
+    : `${threads} verify thread${threads > 1 ? 's' : ''}`;
+
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
 export async function runBench(argv: string[]): Promise<BenchOutput> {
@@ -136,6 +144,7 @@ export async function runBench(argv: string[]): Promise<BenchOutput> {
       client: { type: 'string' },
       'latency-at': { type: 'string' },
       'in-process': { type: 'boolean', default: false },
+      'verify-threads': { type: 'string' },
       quiet: { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
@@ -151,17 +160,39 @@ export async function runBench(argv: string[]): Promise<BenchOutput> {
     throw new UsageError('--transport is socket or local');
   }
   const progress = values.quiet ? () => undefined : log;
+  const verifyThreads = num(values, 'verify-threads', defaultVerifyThreads());
+  if (!Number.isInteger(verifyThreads) || verifyThreads > 64) {
+    throw new UsageError('--verify-threads takes a whole number from 0 to 64');
+  }
 
   let output: BenchOutput;
   switch (suite) {
     case 'join':
-      output = await joinSuite(values, { quick, timeoutMs, transportKind, progress });
+      output = await joinSuite(values, {
+        quick,
+        timeoutMs,
+        transportKind,
+        progress,
+        verifyThreads,
+      });
       break;
     case 'concurrent':
-      output = await concurrentSuite(values, { quick, timeoutMs, transportKind, progress });
+      output = await concurrentSuite(values, {
+        quick,
+        timeoutMs,
+        transportKind,
+        progress,
+        verifyThreads,
+      });
       break;
     case 'chat':
-      output = await chatSuite(values, { quick, timeoutMs, transportKind, progress });
+      output = await chatSuite(values, {
+        quick,
+        timeoutMs,
+        transportKind,
+        progress,
+        verifyThreads,
+      });
       break;
     case 'relay':
       output = await relaySuite(values, quick);
@@ -179,6 +210,8 @@ interface Common {
   timeoutMs: number;
   transportKind: TransportKind;
   progress: (line: string) => void;
+  /** Verify pool threads in this process (0: every engine verifies inline). */
+  verifyThreads: number;
 }
 
 async function withTransport<T>(
@@ -191,6 +224,7 @@ async function withTransport<T>(
     kind: c.transportKind,
     relayInProcess: values['relay-in-process'] === true,
     maxMembersPerRoom: maxMembers,
+    verifyThreads: c.verifyThreads,
   });
   try {
     return await run(transport);
@@ -213,6 +247,7 @@ async function joinSuite(values: Values, c: Common): Promise<BenchOutput> {
   const params = {
     max,
     workers,
+    verifyThreads: workers > 0 ? 0 : c.verifyThreads,
     transport: c.transportKind,
     relay: values['relay-in-process'] ? 'in-process' : 'child process',
     compare: compare ?? null,
@@ -303,7 +338,7 @@ async function joinSuite(values: Values, c: Common): Promise<BenchOutput> {
   }
 
   const parts = [
-    `## join: one join at a time to ${max} (${c.transportKind} transport${workers > 0 ? `, clients over ${workers} worker processes` : ''})`,
+    `## join: one join at a time to ${max} (${c.transportKind} transport${workers > 0 ? `, clients over ${workers} worker processes` : `, ${threadsLabel(c.verifyThreads)}`})`,
     joinTable(records),
   ];
   if (mlsSteps) parts.push(`### ts-mls, same command`, mlsTable(mlsSteps));
@@ -450,12 +485,12 @@ async function concurrentSuite(values: Values, c: Common): Promise<BenchOutput> 
     report: {
       suite: 'concurrent',
       machine: finish(machine),
-      params: { ns, ks, transport: c.transportKind },
+      params: { ns, ks, transport: c.transportKind, verifyThreads: c.verifyThreads },
       results: records,
       summary: { ...summary, targets },
     },
     markdown: [
-      `## concurrent: k joiners at once into a room of n (${c.transportKind} transport)`,
+      `## concurrent: k joiners at once into a room of n (${c.transportKind} transport, ${threadsLabel(c.verifyThreads)})`,
       concurrentTable(records),
       targetsTable(targets),
     ].join('\n\n'),
@@ -500,12 +535,12 @@ async function chatSuite(values: Values, c: Common): Promise<BenchOutput> {
     report: {
       suite: 'chat',
       machine: finish(machine),
-      params: { ...params, transport: c.transportKind },
+      params: { ...params, transport: c.transportKind, verifyThreads: c.verifyThreads },
       results: { buildSeconds: result.build, phases: result.phases },
       summary: { ...summary, targets },
     },
     markdown: [
-      `## chat: a room of ${params.n} (${c.transportKind} transport)`,
+      `## chat: a room of ${params.n} (${c.transportKind} transport, ${threadsLabel(c.verifyThreads)})`,
       chatTable(result.phases),
       targetsTable(targets),
     ].join('\n\n'),

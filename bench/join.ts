@@ -46,7 +46,11 @@ export interface JoinRecord {
   signJoiner: number;
   scalarmultJoiner: number;
   /** Crypto operations of all n members during this join, summed. */
-  cryptoOps: Omit<CryptoCounters, 'ownVerifySkipped'>;
+  cryptoOps: Omit<CryptoCounters, 'ownVerifySkipped' | 'verifyOffThread'>;
+  /** Of `cryptoOps.verify`, those done ahead on the verify pool's threads. */
+  verifyOffThread: number;
+  /** The verify pool's thread time for this join, all members (part of `cpuMs`). */
+  offThreadMs: number;
 }
 
 const mean = (xs: number[]) => (xs.length ? sum(xs) / xs.length : 0);
@@ -137,6 +141,8 @@ export function joinRecord(input: {
       scalarmult: total('scalarmult'),
       conversions: total('conversions'),
     },
+    verifyOffThread: sum(all.map((d) => d.counters.verifyOffThread)),
+    offThreadMs: sum(all.map((d) => d.offThreadMicros)) / 1000,
   };
 }
 
@@ -195,6 +201,10 @@ export interface JoinSummary {
   verifyMicros: number;
   /** `cryptoFloorSeconds / totalSeconds`. */
   cryptoFloorShare: number;
+  /** Verifications done on the verify pool's threads instead of the engines' thread. */
+  totalVerifyOffThread: number;
+  /** The verify pool's thread time over the build (included in `totalEngineCpuSeconds`). */
+  totalOffThreadSeconds: number;
 }
 
 /** Microseconds per libsodium operation, measured here on 300-byte messages and fresh keys. */
@@ -267,6 +277,8 @@ export function summarizeJoins(
     totalVerifies: ops[0]?.count ?? 0,
     verifyMicros: round(costs.verify, 2),
     cryptoFloorShare: round(total > 0 ? floor / total : 0, 3),
+    totalVerifyOffThread: sum(records.map((r) => r.verifyOffThread ?? 0)),
+    totalOffThreadSeconds: round(sum(records.map((r) => r.offThreadMs ?? 0)) / 1000, 3),
   };
 }
 

@@ -5,6 +5,7 @@ import type { Socket } from 'socket.io-client';
 import { io } from 'socket.io-client';
 import type { ConnectionState } from '../../src-shared/api';
 import type { RoomEvent } from '../relay/wire';
+import type { VerifyTicket } from './verify-pool';
 
 export interface RelayEvent {
   seq: number;
@@ -24,6 +25,12 @@ export interface JoinedInfo {
 export interface RelayLinkHandlers {
   /** Called in seq order, one at a time; the link waits for the returned promise. */
   onEvent(event: RelayEvent): Promise<void> | void;
+  /**
+   * Called as an event arrives, before the ones ahead of it are processed: the owner may start
+   * verifying its signature on another thread (verify-pool.ts). Before `onEvent` gets it, the
+   * link takes the job back if no worker has it yet, or waits for the worker's answer.
+   */
+  prepare?(event: RelayEvent): VerifyTicket | null;
   onJoined(info: JoinedInfo): Promise<void> | void;
   onState(state: ConnectionState, detail: string): void;
   /** The relay cannot resume us (gap no longer retained, or our membership expired). */
@@ -46,12 +53,16 @@ type JoinAck =
   | { ok: true; seq: number; members: string[]; resumeToken: string; resumed?: boolean }
   | { ok: false; error: { code: string; message: string } };
 
+/** Longest stretch of event processing before the link yields to the event loop. */
+const DRAIN_SLICE_MS = 5;
+
 export class RelayLink {
   private socket: Socket | null = null;
   private lastSeq = 0;
   private resumeToken: string | null = null;
   private joined = false;
-  private queue: WireEvent[] = [];
+  private queue: { event: RelayEvent; ticket: VerifyTicket | null }[] = [];
+  private drainScheduled = false;
   private draining = false;
   private closed = false;
   private expectFreshJoin = true;
@@ -94,10 +105,20 @@ export class RelayLink {
     socket.on('connect_error', (error) => {
       if (!this.closed) this.handlers.onState('reconnecting', error.message);
     });
-    socket.on('event', (event: WireEvent) => {
-      if (event.room !== this.opts.room) return;
-      this.queue.push(event);
-      void this.drain();
+    socket.on('event', (wire: WireEvent) => {
+      if (wire.room !== this.opts.room) return;
+      const data = wire.data === undefined ? undefined : new Uint8Array(wire.data);
+      const event: RelayEvent = {
+        seq: wire.seq,
+        type: wire.type,
+        nick: wire.nick,
+        ...(data ? { data } : {}),
+        at: wire.at,
+      };
+      const ticket =
+        this.joined && event.seq > this.lastSeq ? (this.handlers.prepare?.(event) ?? null) : null;
+      this.queue.push({ event, ticket });
+      this.scheduleDrain();
     });
   }
 
@@ -145,17 +166,38 @@ export class RelayLink {
         }),
       ).then(() => {
         this.handlers.onState('connected', resumed ? 'resumed' : 'joined');
-        void this.drain();
+        this.scheduleDrain();
       });
+    });
+  }
+
+  /**
+   * Events are processed from the next turn of the event loop, so that a burst read from the
+   * socket is queued (and its signatures handed to workers) before the first is processed.
+   */
+  private scheduleDrain(): void {
+    if (this.drainScheduled || this.draining) return;
+    this.drainScheduled = true;
+    setImmediate(() => {
+      this.drainScheduled = false;
+      void this.drain();
     });
   }
 
   private async drain(): Promise<void> {
     if (this.draining || !this.joined) return;
     this.draining = true;
+    let sliceEnd = performance.now() + DRAIN_SLICE_MS;
     try {
       while (this.queue.length > 0 && !this.closed) {
-        const event = this.queue.shift() as WireEvent;
+        const { event, ticket } = this.queue[0] as (typeof this.queue)[number];
+        if (ticket?.state === 'sent') {
+          await new Promise<void>((resolve) => ticket.whenSettled(resolve));
+          sliceEnd = performance.now() + DRAIN_SLICE_MS;
+          continue; // the queue may have been reset meanwhile
+        }
+        ticket?.steal(); // no worker has it: the engine verifies it inline
+        this.queue.shift();
         if (event.seq <= this.lastSeq) continue; // already delivered (replayed on resume)
         if (event.seq !== this.lastSeq + 1 && this.lastSeq > 0) {
           // A gap: never process past it. Reconnect and resume from what we have.
@@ -165,15 +207,13 @@ export class RelayLink {
           this.socket?.disconnect().connect();
           return;
         }
-        const data = event.data === undefined ? undefined : new Uint8Array(event.data);
-        await this.handlers.onEvent({
-          seq: event.seq,
-          type: event.type,
-          nick: event.nick,
-          ...(data ? { data } : {}),
-          at: event.at,
-        });
+        await this.handlers.onEvent(event);
         this.lastSeq = event.seq;
+        if (performance.now() >= sliceEnd) {
+          // Let socket reads and workers' answers in before going on with a long backlog.
+          await new Promise<void>((resolve) => setImmediate(resolve));
+          sliceEnd = performance.now() + DRAIN_SLICE_MS;
+        }
       }
     } finally {
       this.draining = false;

@@ -28,6 +28,8 @@ import type {
 } from '../store';
 import type { JoinedInfo, RelayEvent } from './relay-link';
 import { RelayLink } from './relay-link';
+import type { VerifyPool } from './verify-pool';
+import { verifyAhead } from './verify-pool';
 import { roomStateView } from './views';
 
 export interface RoomRunnerDeps {
@@ -40,6 +42,8 @@ export interface RoomRunnerDeps {
   engineConfig?: Partial<EngineConfig>;
   relayToken?: string;
   now?: () => number;
+  /** Threads verifying frames' signatures ahead of the engine (none: the engine does it all). */
+  verifyPool?: VerifyPool | null;
 }
 
 const MAX_NOTICES = 500;
@@ -114,6 +118,16 @@ export class RoomRunner {
       },
       {
         onEvent: (event) => this.onRelayEvent(event),
+        prepare: (event) =>
+          event.type === 'message' && event.data && !this.closed
+            ? verifyAhead(
+                this.deps.verifyPool ?? null,
+                this.engine,
+                this.deps.crypto,
+                asNick(event.nick),
+                event.data,
+              )
+            : null,
         onJoined: (info) => this.onJoined(info),
         onState: (state, detail) => {
           this.connection = state;

@@ -27,6 +27,8 @@ import {
 } from '../store';
 import { ApiFailure } from './errors';
 import { RoomRunner } from './room-runner';
+import type { VerifyPoolStats } from './verify-pool';
+import { defaultVerifyThreads, VerifyPool } from './verify-pool';
 
 export interface RuntimeOptions {
   dataDir: string;
@@ -39,6 +41,11 @@ export interface RuntimeOptions {
   /** On a corrupt database: move it aside and start fresh instead of failing. */
   moveAsideCorrupt?: boolean;
   engine?: Partial<EngineConfig>;
+  /**
+   * Threads verifying signatures ahead of the engines (default: one per core beyond the first,
+   * at most 4; 0 keeps every verification on the calling thread).
+   */
+  verifyThreads?: number;
 }
 
 export interface ClientRuntime {
@@ -49,6 +56,8 @@ export interface ClientRuntime {
   subscribeEngine(listener: (roomId: string, e: AppEvent) => void): () => void;
   /** For hosts that drive one room directly (the headless CLI). */
   room(roomId: string): RoomRunner;
+  /** The signature verification threads' counters, or null when there are none. */
+  verification(): VerifyPoolStats | null;
   readonly databasePath: string;
 }
 
@@ -86,6 +95,10 @@ export async function createClientRuntime(opts: RuntimeOptions): Promise<ClientR
   const databasePath = join(opts.dataDir, 'conclave.db');
   const store = await open(opts, databasePath);
   const crypto = new Crypto(systemRandom);
+  const verifyPool = VerifyPool.start({
+    threads: opts.verifyThreads ?? defaultVerifyThreads(),
+    onError: (error) => console.error(`signature verification thread failed: ${error.message}`),
+  });
   const listeners = new Set<(e: ClientEvent) => void>();
   const engineListeners = new Set<(roomId: string, e: AppEvent) => void>();
   const emit = (e: ClientEvent) => {
@@ -168,6 +181,7 @@ export async function createClientRuntime(opts: RuntimeOptions): Promise<ClientR
       },
       ...(opts.engine ? { engineConfig: opts.engine } : {}),
       ...(opts.relayToken ? { relayToken: opts.relayToken } : {}),
+      verifyPool,
     });
     runners.set(runner.id, runner);
     runner.start();
@@ -310,6 +324,7 @@ export async function createClientRuntime(opts: RuntimeOptions): Promise<ClientR
       return () => listeners.delete(listener);
     },
     room: runnerFor,
+    verification: () => verifyPool?.stats ?? null,
     subscribeEngine(listener) {
       engineListeners.add(listener);
       return () => engineListeners.delete(listener);
@@ -318,6 +333,7 @@ export async function createClientRuntime(opts: RuntimeOptions): Promise<ClientR
       for (const r of runners.values()) r.close();
       runners.clear();
       store.close();
+      await verifyPool?.close();
     },
   };
 }

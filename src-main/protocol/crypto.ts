@@ -35,10 +35,17 @@ export interface CryptoCounters {
   conversions: number;
   /** Verifications skipped because the frame is one this instance signed (see `sign`). */
   ownVerifySkipped: number;
+  /**
+   * The part of `verify` done ahead of time on another thread (`acceptVerified`): same
+   * libsodium call, same bytes, only not on the engine's thread.
+   */
+  verifyOffThread: number;
 }
 
 /** How many of its own recent signatures an instance recognises. */
 const OWN_SIGNATURES = 256;
+/** How many verified-ahead frames an instance holds before dropping the oldest. */
+const VERIFIED_AHEAD = 4096;
 
 function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) return false;
@@ -56,6 +63,7 @@ export class Crypto {
     scalarmult: 0,
     conversions: 0,
     ownVerifySkipped: 0,
+    verifyOffThread: 0,
   };
   private readonly pkCurveCache = new Map<string, Uint8Array>();
   private readonly skCurveCache = new Map<string, Uint8Array>();
@@ -64,6 +72,15 @@ export class Crypto {
    * sender, and a frame that is byte for byte one we signed needs no second verification.
    */
   private readonly ownSignatures = new Map<
+    string,
+    { message: Uint8Array; publicKey: Uint8Array }
+  >();
+  /**
+   * Frames whose signature a host verified ahead of the engine (on a worker thread), by
+   * signature. An entry answers one `verify` call with exactly the same signature, message and
+   * key, then is gone.
+   */
+  private readonly verifiedAhead = new Map<
     string,
     { message: Uint8Array; publicKey: Uint8Array }
   >();
@@ -123,12 +140,45 @@ export class Crypto {
     return signature;
   }
 
+  /** True when this instance made `signature` (its frame needs no verification by anyone here). */
+  isOwnSignature(signature: Uint8Array): boolean {
+    return this.ownSignatures.has(toHex(signature));
+  }
+
+  /**
+   * Records that libsodium's `crypto_sign_verify_detached(signature, message, publicKey)`
+   * returned true on another thread. Only a host that ran exactly that call may say so; the
+   * engine's next `verify` of the same three values then takes the answer instead of repeating
+   * the work. The bytes are copied: a later change to the caller's buffers cannot widen it.
+   */
+  acceptVerified(signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array): void {
+    if (signature.length !== 64 || publicKey.length !== 32) return;
+    if (this.verifiedAhead.size >= VERIFIED_AHEAD) {
+      const oldest = this.verifiedAhead.keys().next().value;
+      if (oldest !== undefined) this.verifiedAhead.delete(oldest);
+    }
+    this.verifiedAhead.set(toHex(signature), {
+      message: message.slice(),
+      publicKey: publicKey.slice(),
+    });
+  }
+
   verify(signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array): boolean {
     if (signature.length !== 64 || publicKey.length !== 32) return false;
-    const own = this.ownSignatures.get(toHex(signature));
+    const sigHex = toHex(signature);
+    const own = this.ownSignatures.get(sigHex);
     if (own && bytesEqual(own.publicKey, publicKey) && bytesEqual(own.message, message)) {
       this.counters.ownVerifySkipped++;
       return true;
+    }
+    const ahead = this.verifiedAhead.get(sigHex);
+    if (ahead) {
+      this.verifiedAhead.delete(sigHex);
+      if (bytesEqual(ahead.publicKey, publicKey) && bytesEqual(ahead.message, message)) {
+        this.counters.verify++;
+        this.counters.verifyOffThread++;
+        return true;
+      }
     }
     const memoKey = this.verifyMemo
       ? toHex(signature) + toHex(publicKey) + toHex(this.na.generichash(16, message, null))

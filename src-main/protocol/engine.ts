@@ -69,6 +69,31 @@ export class RoomEngine extends ChatLayer {
     return out;
   }
 
+  /**
+   * What `handle` would check this frame's signature against if it arrived now: the signature,
+   * the signed bytes and the sender's ephemeral key in the frame's session. Null when the
+   * engine would not get as far (not following the room, unknown session or sender, malformed
+   * bytes), when the frame is a JOIN_REQUEST (its key travels in its own body), or when it is
+   * one this engine signed. A pure lookup: hosts use it to verify signatures ahead of the engine
+   * on another thread (`Crypto.acceptVerified`); a wrong guess only costs that extra work,
+   * since the engine's own check still needs the very same three values.
+   */
+  signerFor(
+    nick: Nick,
+    data: Uint8Array,
+  ): { signature: Uint8Array; message: Uint8Array; publicKey: Uint8Array } | null {
+    if (this.mode !== 'attached') return null;
+    const parsed = parseFrame(data);
+    if (!parsed.ok || parsed.value.sid === null) return null;
+    const frame = parsed.value;
+    if (this.crypto.isOwnSignature(frame.signature)) return null;
+    const session = this.sessions.get(asSid(toHex(frame.sid as Uint8Array)));
+    const index = session?.indexByNick.get(nick);
+    if (!session || index === undefined) return null;
+    const participant = session.participants[index] as Participant;
+    return { signature: frame.signature, message: frame.signed, publicKey: participant.eph };
+  }
+
   /** Everything needed to resume after a crash, secrets included (the store encrypts it). */
   toSnapshot(): Uint8Array {
     const snapshot: EngineSnapshot = {

@@ -83,6 +83,39 @@ describe('npm run bench (smoke)', () => {
     positive(file['summary'] as Json, ['totalSeconds', 'lastJoinSeconds', 'cpuPerMemberMs']);
   });
 
+  it('join with signatures verified ahead on a thread does the same work as inline', async () => {
+    const build = async (threads: number) => {
+      const { file, markdown } = await run([
+        'join',
+        '--max',
+        '5',
+        '--relay-in-process',
+        '--verify-threads',
+        String(threads),
+      ]);
+      expect((file['params'] as Json)['verifyThreads']).toBe(threads);
+      return {
+        summary: file['summary'] as Json,
+        markdown,
+        records: (file['results'] as Json)['conclave'] as Json[],
+      };
+    };
+    const pooled = await build(1);
+    const inline = await build(0);
+    expect(pooled.markdown).toContain('1 verify thread');
+    expect(inline.markdown).toContain('signatures verified inline');
+    // The same frames, the same number of signature checks per member (9 for the 5th join:
+    // 2n + 1 frames less the member's own two), whoever ran them.
+    for (const { records } of [pooled, inline]) {
+      expect(records.map((r) => r['verifyPerMember'])).toEqual([0, 3, 5, 7, 9]);
+      expect(records.map((r) => r['messages'])).toEqual([1, 5, 7, 9, 11]);
+    }
+    expect(pooled.summary['totalVerifyOffThread'] as number).toBeGreaterThan(0);
+    expect(pooled.summary['totalOffThreadSeconds'] as number).toBeGreaterThan(0);
+    expect(inline.summary['totalVerifyOffThread']).toBe(0);
+    expect(inline.summary['totalOffThreadSeconds']).toBe(0);
+  });
+
   it('join with the clients spread over 2 worker processes', async () => {
     const { file, markdown } = await run(['join', '--max', '5', '--workers', '2']);
     expect((file['params'] as Json)['workers']).toBe(2);

@@ -15,8 +15,9 @@ let relay: RunningRelay;
 let dir: string;
 const open: ClientRuntime[] = [];
 
-async function runtime(name: string): Promise<ClientRuntime> {
+async function runtime(name: string, verifyThreads?: number): Promise<ClientRuntime> {
   const rt = await createClientRuntime({
+    ...(verifyThreads === undefined ? {} : { verifyThreads }),
     dataDir: join(dir, name),
     passphrase: 'pw',
     argon2: { opsLimit: 1, memLimit: 8 * 1024 * 1024 },
@@ -141,5 +142,49 @@ describe('client runtime', () => {
     await expect(b.handlers.sendMessage({ roomId: rb.id, text: '' })).rejects.toMatchObject({
       code: 'BAD_ARGUMENT',
     });
+  }, 60_000);
+
+  it('verifies signatures ahead on a thread, and rooms mix clients with and without one', async () => {
+    const members = [
+      { name: 'pool-a', nick: 'amy', threads: 1 },
+      { name: 'pool-b', nick: 'bob', threads: 1 },
+      { name: 'pool-c', nick: 'cy', threads: 0 },
+    ];
+    const joined: { rt: ClientRuntime; id: string }[] = [];
+    for (const m of members) {
+      const rt = await runtime(m.name, m.threads);
+      await rt.handlers.createIdentity(null);
+      const r = await rt.handlers.joinRoom({ relayUrl: relay.url, room: 'pooled', nick: m.nick });
+      await until(async () => (await rt.handlers.roomState({ roomId: r.id })).phase === 'member');
+      joined.push({ rt, id: r.id });
+    }
+    // Everyone ends in the same current session of three.
+    const sids = await until(async () => {
+      const states = await Promise.all(
+        joined.map((j) => j.rt.handlers.roomState({ roomId: j.id })),
+      );
+      const current = states.map((s) => s.current);
+      return current.every((c) => c?.members.length === 3 && c.sid === current[0]?.sid)
+        ? current.map((c) => c?.sid)
+        : undefined;
+    });
+    expect(new Set(sids).size).toBe(1);
+    expect(joined[2]?.rt.verification()).toBeNull();
+    const stats = joined.slice(0, 2).map((j) => j.rt.verification());
+    // amy saw bob's and cy's joins, bob saw cy's: their frames went through the pool (each job
+    // verified by the thread or taken back and verified inline), and none failed.
+    for (const s of stats) {
+      expect(s?.threads).toBe(1);
+      expect(s?.jobs).toBeGreaterThan(0);
+      expect((s?.verified ?? 0) + (s?.stolen ?? 0)).toBe(s?.jobs);
+      expect(s?.failedSignatures).toBe(0);
+    }
+    const text = 'after the pooled join';
+    await joined[2]?.rt.handlers.sendMessage({ roomId: joined[2].id, text });
+    for (const j of joined.slice(0, 2)) {
+      await until(async () =>
+        (await j.rt.handlers.history({ roomId: j.id })).some((m) => m.text === text),
+      );
+    }
   }, 60_000);
 });
