@@ -91,8 +91,11 @@ parentPort.on('message', ({ id, count, buffer }) => {
 });
 `;
 
-/** How many batches a worker holds at once: one being verified, one ready behind it. */
-const BATCHES_IN_FLIGHT = 2;
+/**
+ * How many batches a worker holds at once: one being verified, the rest ready behind it so that
+ * it does not run dry while the host's thread is busy between two turns of the event loop.
+ */
+const BATCHES_IN_FLIGHT = 4;
 
 /** One job's place in the pool. */
 export class VerifyTicket {
@@ -368,24 +371,39 @@ function scheduleDrain(): void {
   setImmediate(drainSlice);
 }
 
+/**
+ * Delivers every head that is ready (no ticket, or verified), across all queues; only when no
+ * queue can move without it does the host's thread take a job back from a worker's queue, one
+ * at a time, so that the workers keep as much of the verification as they can.
+ */
 function drainSlice(): void {
   drainScheduled = false;
   const until = performance.now() + SLICE_MS;
-  for (const queue of runnable) {
-    runnable.delete(queue);
-    if (!queue.drainUntil(until)) runnable.add(queue); // to the back: round robin
-    if (performance.now() >= until) break;
+  while (runnable.size > 0 && performance.now() < until) {
+    let delivered = false;
+    let stealable: InOrder<unknown> | null = null;
+    for (const queue of runnable) {
+      const { moved, head } = queue.deliverReady(until);
+      if (moved) delivered = true;
+      if (head === 'empty' || head === 'waiting') runnable.delete(queue);
+      else if (head === 'queued') stealable ??= queue;
+      if (performance.now() >= until) break;
+    }
+    if (!delivered) {
+      if (!stealable) break;
+      stealable.stealOne();
+    }
   }
   if (runnable.size > 0) scheduleDrain();
 }
 
 /**
- * Hands items to `deliver` in the order they were pushed. An item whose ticket a worker has not
- * taken yet is taken back and delivered at once (the engine verifies it inline); one a worker
- * is verifying is waited for. Delivery runs in short slices shared by every queue in the
- * process, yielding to the event loop in between, so that workers' answers (and their refills)
- * are not held up behind a long backlog. An item with no ticket pushed behind an empty queue is
- * delivered inside `push`.
+ * Hands items to `deliver` in the order they were pushed. An item whose ticket a worker is
+ * verifying is waited for; one whose ticket no worker has taken yet is taken back when nothing
+ * else in the process is ready (the engine then verifies it inline). Delivery runs in short
+ * slices shared by every queue in the process, yielding to the event loop in between, so that
+ * workers' answers (and their refills) are not held up behind a long backlog. An item with no
+ * ticket pushed behind an empty queue is delivered inside `push`.
  */
 export class InOrder<T> {
   private readonly items: { item: T; ticket: VerifyTicket | null }[] = [];
@@ -418,26 +436,38 @@ export class InOrder<T> {
   }
 
   /**
-   * Delivers until the queue is empty (true), its head waits on a worker (true: it wakes
-   * itself), or the slice is over (false).
+   * Delivers heads while they are ready and the slice lasts. `head` says what stopped it: an
+   * empty queue, a head a worker is verifying (the queue wakes itself when it is done), a head
+   * no worker has taken yet, or the end of the slice.
    */
-  drainUntil(until: number): boolean {
+  deliverReady(until: number): { moved: boolean; head: 'empty' | 'waiting' | 'queued' | 'time' } {
+    let moved = false;
     while (this.items.length > 0) {
       const head = this.items[0] as { item: T; ticket: VerifyTicket | null };
-      const ticket = head.ticket;
-      if (ticket?.state === 'sent') {
+      const state = head.ticket?.state;
+      if (state === 'queued') return { moved, head: 'queued' };
+      if (state === 'sent') {
         this.waiting = true;
-        ticket.whenSettled(() => {
+        (head.ticket as VerifyTicket).whenSettled(() => {
           this.waiting = false;
           if (this.items.length > 0) this.wake();
         });
-        return true;
+        return { moved, head: 'waiting' };
       }
-      ticket?.steal(); // still queued: the engine verifies it inline
       this.items.shift();
       this.deliver(head.item);
-      if (performance.now() >= until) return this.items.length === 0;
+      moved = true;
+      if (performance.now() >= until) break;
     }
-    return true;
+    return { moved, head: this.items.length === 0 ? 'empty' : 'time' };
+  }
+
+  /** Takes the head's job back from the pool and delivers it (the engine verifies inline). */
+  stealOne(): void {
+    const head = this.items[0];
+    if (!head) return;
+    head.ticket?.steal();
+    this.items.shift();
+    this.deliver(head.item);
   }
 }

@@ -81,9 +81,9 @@ describe('VerifyPool', () => {
     expect(tickets.every((t) => t.state === 'queued')).toBe(true);
     expect(tickets[0]?.steal()).toBe(true);
     expect(tickets[0]?.steal()).toBe(false);
-    await Promise.resolve(); // the pool's microtask sends two batches of 4, newest first
-    expect(tickets.slice(32).every((t) => t.state === 'sent')).toBe(true);
-    expect(tickets.slice(1, 32).every((t) => t.state === 'queued')).toBe(true);
+    await Promise.resolve(); // the pool's microtask sends four batches of 4, newest first
+    expect(tickets.slice(24).every((t) => t.state === 'sent')).toBe(true);
+    expect(tickets.slice(1, 24).every((t) => t.state === 'queued')).toBe(true);
     // The host works from the front while the worker works from the back.
     for (const t of tickets.slice(1, 20)) expect(t.steal()).toBe(true);
     await Promise.all(tickets.slice(20).map(settled));
