@@ -2,18 +2,21 @@
 // grid, in a fresh room:
 //   1. build the room to n members one join at a time (not part of the result);
 //   2. the baseline: one extra client joins (room n -> n + 1), timed like `join`, then leaves
-//      (LEAVE, then the relay leave) and the room settles back to n; three times, and the median
-//      is the single-join time;
+//      (LEAVE, then the relay leave) and the room settles back to n;
 //   3. k connected clients send their relay `join` in the same event-loop turn; we time until
-//      all n + k clients have one and the same (n + k)-member session current.
+//      all n + k clients have one and the same (n + k)-member session current; then they all
+//      leave and the room settles back to n.
+// Steps 2 and 3 alternate three times, and each side's median counts (the record's traffic and
+// work are those of the median concurrent trial): one sample of either on a shared machine moved
+// the ratio by half.
 // Session rounds: the sessions that became current in the first member's view during step 3
 // (one per admission wave). Messages and bytes: everything through the relay during step 3.
 import type { BenchClient, ClientStats, Transport } from './harness';
 import { BenchRoom, diffStats, diffTraffic } from './harness';
 import { buildRoom, measuredJoin, type JoinRecord } from './join';
 
-/** Single joins measured for each cell's baseline (the median counts). */
-const SINGLE_JOIN_SAMPLES = 3;
+/** Trials of each side per cell, alternating (the medians count). */
+const TRIALS = 3;
 import { fmt, fmtInt, markdownTable, round, sum } from './common';
 
 export interface ConcurrentOptions {
@@ -31,6 +34,8 @@ export interface ConcurrentRecord {
   /** One join into the same room of n, in the same run: the median of `singleJoinSamples`. */
   singleJoinSeconds: number;
   singleJoinSamples: number[];
+  /** Every concurrent trial's time; `seconds` is their median. */
+  samples: number[];
   /** seconds / singleJoinSeconds. */
   ratio: number;
   allAdmitted: boolean;
@@ -54,6 +59,70 @@ export interface ConcurrentRecord {
   buildSeconds: number;
 }
 
+/** k clients join at once; timed until all are members; then they leave again. */
+async function concurrentTrial(
+  room: BenchRoom,
+  n: number,
+  k: number,
+  trial: number,
+  timeoutMs: number,
+): Promise<ConcurrentRecord> {
+  const joiners: BenchClient[] = [];
+  for (let i = 1; i <= k; i++) joiners.push(await room.connect(`new${trial}-${i}`));
+  const observer = room.clients[0] as BenchClient;
+  const before = new Map<BenchClient, ClientStats>(room.clients.map((c) => [c, c.snapshot()]));
+  const rounds0 = observer.stats.currentSessions;
+  const traffic = { ...room.traffic, byType: { ...room.traffic.byType } };
+  const t0 = performance.now();
+  const joining = Promise.all(joiners.map((j) => room.join(j)));
+  let allAdmitted = true;
+  let doneAt = performance.now();
+  try {
+    doneAt = await room.waitConverged(n + k, timeoutMs);
+  } catch (err) {
+    allAdmitted = false;
+    console.error(String(err));
+  }
+  await joining;
+  await room.quiet();
+  const t = diffTraffic(room.traffic, traffic);
+  const deltas = room.clients.map((c) => ({ c, d: diffStats(c.snapshot(), before.get(c)) }));
+  const cpu = deltas.map((x) => x.d.cpuMicros);
+  const verifies = (joiner: boolean) => {
+    const v = deltas.filter((x) => joiners.includes(x.c) === joiner);
+    return sum(v.map((x) => x.d.counters.verify)) / Math.max(1, v.length);
+  };
+  const seconds = allAdmitted ? (doneAt - t0) / 1000 : timeoutMs / 1000;
+  const record: ConcurrentRecord = {
+    n,
+    k,
+    seconds,
+    singleJoinSeconds: 0,
+    singleJoinSamples: [],
+    samples: [],
+    ratio: 0,
+    allAdmitted,
+    sessionRounds: observer.stats.currentSessions - rounds0,
+    messages: t.messages,
+    bytes: t.bytes,
+    deliveries: t.deliveries,
+    bytesDelivered: t.bytesDelivered,
+    singleJoinMessages: 0,
+    messagesByType: t.byType,
+    verifyPerMember: verifies(false),
+    verifyPerJoiner: verifies(true),
+    singleJoinVerifyPerMember: 0,
+    cpuMs: sum(cpu) / 1000,
+    maxMemberCpuMs: Math.max(...cpu) / 1000,
+    buildSeconds: 0,
+  };
+  // Back to n for the next trial: all k leave at once.
+  await Promise.all(joiners.map((j) => room.leave(j)));
+  await room.waitConverged(n, timeoutMs);
+  await room.quiet();
+  return record;
+}
+
 export async function runConcurrent(
   transport: Transport,
   options: ConcurrentOptions,
@@ -65,67 +134,29 @@ export async function runConcurrent(
       const room = new BenchRoom(transport, `concurrent-${n}-${k}-${Date.now().toString(36)}`);
       try {
         const build = await buildRoom(room, n, { timeoutMs });
-        // The baseline is the median of a few single joins: one sample of a ~0.1 s join on a
-        // shared machine moved the ratio by half.
         const singles: JoinRecord[] = [];
-        for (let i = 1; i <= SINGLE_JOIN_SAMPLES; i++) {
-          const single = await measuredJoin(room, `single${i}`, timeoutMs);
+        const trials: ConcurrentRecord[] = [];
+        for (let trial = 1; trial <= TRIALS; trial++) {
+          const single = await measuredJoin(room, `single${trial}`, timeoutMs);
           singles.push(single.record);
           await room.leave(single.client);
           await room.waitConverged(n, timeoutMs);
           await room.quiet();
+          trials.push(await concurrentTrial(room, n, k, trial, timeoutMs));
         }
-        const sorted = [...singles].sort((a, b) => a.seconds - b.seconds);
-        const single = { record: sorted[Math.floor(sorted.length / 2)] as JoinRecord };
-
-        const joiners: BenchClient[] = [];
-        for (let i = 1; i <= k; i++) joiners.push(await room.connect(`new${i}`));
-        const observer = room.clients[0] as BenchClient;
-        const before = new Map<BenchClient, ClientStats>(
-          room.clients.map((c) => [c, c.snapshot()]),
-        );
-        const rounds0 = observer.stats.currentSessions;
-        const traffic = { ...room.traffic, byType: { ...room.traffic.byType } };
-        const t0 = performance.now();
-        const joining = Promise.all(joiners.map((j) => room.join(j)));
-        let allAdmitted = true;
-        let doneAt = performance.now();
-        try {
-          doneAt = await room.waitConverged(n + k, timeoutMs);
-        } catch (err) {
-          allAdmitted = false;
-          console.error(String(err));
-        }
-        await joining;
-        await room.quiet();
-        const t = diffTraffic(room.traffic, traffic);
-        const deltas = room.clients.map((c) => ({ c, d: diffStats(c.snapshot(), before.get(c)) }));
-        const cpu = deltas.map((x) => x.d.cpuMicros);
-        const verifies = (joiner: boolean) => {
-          const v = deltas.filter((x) => joiners.includes(x.c) === joiner);
-          return sum(v.map((x) => x.d.counters.verify)) / Math.max(1, v.length);
-        };
-        const seconds = allAdmitted ? (doneAt - t0) / 1000 : timeoutMs / 1000;
+        const median = <T>(xs: T[], key: (x: T) => number): T =>
+          [...xs].sort((x, y) => key(x) - key(y))[Math.floor(xs.length / 2)] as T;
+        const single = median(singles, (r) => r.seconds);
+        const mid = median(trials, (r) => r.seconds);
         const record: ConcurrentRecord = {
-          n,
-          k,
-          seconds,
-          singleJoinSeconds: single.record.seconds,
+          ...mid,
+          singleJoinSeconds: single.seconds,
           singleJoinSamples: singles.map((r) => round(r.seconds, 4)),
-          ratio: seconds / single.record.seconds,
-          allAdmitted,
-          sessionRounds: observer.stats.currentSessions - rounds0,
-          messages: t.messages,
-          bytes: t.bytes,
-          deliveries: t.deliveries,
-          bytesDelivered: t.bytesDelivered,
-          singleJoinMessages: single.record.messages,
-          messagesByType: t.byType,
-          verifyPerMember: verifies(false),
-          verifyPerJoiner: verifies(true),
-          singleJoinVerifyPerMember: single.record.verifyPerMember,
-          cpuMs: sum(cpu) / 1000,
-          maxMemberCpuMs: Math.max(...cpu) / 1000,
+          samples: trials.map((r) => round(r.seconds, 4)),
+          ratio: mid.seconds / single.seconds,
+          allAdmitted: trials.every((r) => r.allAdmitted),
+          singleJoinMessages: single.messages,
+          singleJoinVerifyPerMember: single.verifyPerMember,
           buildSeconds: sum(build.map((r) => r.seconds)),
         };
         records.push(record);

@@ -112,6 +112,7 @@ class SocketTransport implements Transport {
       socket.once('connect_error', fail);
     });
     let joined = false;
+    let leaving = false;
     let members: string[] = [];
     let lastSeq = 0;
     const early: WireEvent[] = [];
@@ -145,10 +146,15 @@ class SocketTransport implements Transport {
       },
       send(data) {
         socket.emit('send', { room, data }, (ack: Ack) => {
-          if (!ack.ok) console.error(`${nick}: send refused: ${ack.error.code}`);
+          // A member on its way out still answers what arrives before its relay leave; the
+          // relay refuses what it sends after that, as it should.
+          if (!ack.ok && !(leaving && ack.error.code === 'NOT_IN_ROOM')) {
+            console.error(`${nick}: send refused: ${ack.error.code}`);
+          }
         });
       },
       async leave() {
+        leaving = true;
         await socket.emitWithAck('leave', { room });
         close();
       },

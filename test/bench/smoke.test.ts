@@ -142,10 +142,15 @@ describe('npm run bench (smoke)', () => {
     const [cell] = file['results'] as Json[];
     expect(cell?.['allAdmitted']).toBe(true);
     positive(cell as Json, ['seconds', 'singleJoinSeconds', 'ratio', 'sessionRounds', 'messages']);
-    // The baseline is the median of three single joins.
+    // Both sides are the median of three trials, alternating.
     const samples = [...(cell?.['singleJoinSamples'] as number[])].sort((a, b) => a - b);
     expect(samples).toHaveLength(3);
     expect(cell?.['singleJoinSeconds'] as number).toBeCloseTo(samples[1] as number, 3);
+    const trials = [...(cell?.['samples'] as number[])].sort((a, b) => a - b);
+    expect(trials).toHaveLength(3);
+    expect(cell?.['seconds'] as number).toBeCloseTo(trials[1] as number, 3);
+    // The median trial's traffic: 2 rounds of a room of 3 growing to 5.
+    expect(cell?.['sessionRounds']).toBe(2);
     positive(cell as Json, ['bytes']);
     expect((file['summary'] as Json)['allAdmitted']).toBe(true);
   });
