@@ -8,7 +8,7 @@
 // `local` (an in-memory ordered log in this process: the no-network baseline).
 import { io, type Socket } from 'socket.io-client';
 import type { CryptoCounters } from '../src-main/protocol/crypto';
-import { Crypto, cryptoReady, systemRandom } from '../src-main/protocol/crypto';
+import { Crypto, cryptoReady, systemRandom, zeroCounters } from '../src-main/protocol/crypto';
 import { MessageType } from '../src-main/protocol/codec';
 import { RoomEngine } from '../src-main/protocol/engine';
 import type { AppEvent, Effect, EngineInput } from '../src-main/protocol/events';
@@ -575,14 +575,7 @@ export function diffStats(after: ClientStats, before: ClientStats | undefined): 
     chatFrames: 0,
     chatCpuMicros: 0,
     currentSessions: 0,
-    counters: {
-      sign: 0,
-      verify: 0,
-      scalarmult: 0,
-      conversions: 0,
-      ownVerifySkipped: 0,
-      verifyOffThread: 0,
-    },
+    counters: zeroCounters(),
   };
   const counters = { ...after.counters };
   for (const key of Object.keys(counters) as (keyof CryptoCounters)[]) {

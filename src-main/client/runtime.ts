@@ -302,6 +302,8 @@ export async function createClientRuntime(opts: RuntimeOptions): Promise<ClientR
           room: { name: runner.room.name, nick: runner.room.nick, relayUrl: runner.room.relayUrl },
           state: runner.state(),
           notices: runner.notices,
+          // Signature checks done ahead on worker threads: jobs, stolen back, failed, dropped.
+          verification: verifyPool?.stats ?? { threads: 0 },
           eventLog: store.eventLog(id, 1000),
         },
         null,

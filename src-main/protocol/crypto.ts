@@ -56,8 +56,9 @@ function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
 export const AEAD_NONCE_BYTES = 24;
 export const AEAD_TAG_BYTES = 16;
 
-export class Crypto {
-  readonly counters: CryptoCounters = {
+/** All counters at zero. */
+export function zeroCounters(): CryptoCounters {
+  return {
     sign: 0,
     verify: 0,
     scalarmult: 0,
@@ -65,6 +66,10 @@ export class Crypto {
     ownVerifySkipped: 0,
     verifyOffThread: 0,
   };
+}
+
+export class Crypto {
+  readonly counters: CryptoCounters = zeroCounters();
   private readonly pkCurveCache = new Map<string, Uint8Array>();
   private readonly skCurveCache = new Map<string, Uint8Array>();
   /**

@@ -137,6 +137,7 @@ describe('client runtime', () => {
     expect(events.some((e) => e.type === 'notice' && e.notice.kind === 'joined')).toBe(true);
     const bundle = await b.handlers.exportDebug({ roomId: rb.id });
     expect(bundle).toContain('"sessions"');
+    expect(JSON.parse(bundle)).toHaveProperty('verification.threads');
     expect(bundle).not.toContain('secret plans');
     expect(bundle).not.toMatch(/secretKey|"sk"|ringSecret/);
     await expect(b.handlers.sendMessage({ roomId: rb.id, text: '' })).rejects.toMatchObject({
