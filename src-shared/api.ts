@@ -88,6 +88,21 @@ export interface RoomState {
   sessions: SessionView[];
   /** Why the composer is disabled, or null when sending is possible. */
   cannotSend: string | null;
+  /**
+   * Signature checks done ahead of the engine on worker threads, for this whole client (every
+   * room): null when it runs none (every check on the main thread).
+   */
+  verification: VerificationView | null;
+}
+
+export interface VerificationView {
+  threads: number;
+  /** Checked by a worker (a success is then not repeated by the engine). */
+  verified: number;
+  /** Taken back from the workers' queue by the main thread and checked there. */
+  stolen: number;
+  /** Checked by a worker and refused (the engine checks those again and drops them). */
+  failed: number;
 }
 
 export interface ChatMessage {

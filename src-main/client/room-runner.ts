@@ -9,6 +9,7 @@ import type {
   EventLogEntry,
   JoinPhase as ApiJoinPhase,
   RoomNotice,
+  VerificationView,
 } from '../../src-shared/api';
 import type { Crypto } from '../protocol/crypto';
 import { fingerprint } from '../protocol/derive';
@@ -411,6 +412,18 @@ export class RoomRunner {
 
   state() {
     return roomStateView(this, this.deps.store.getKnownKeys(this.room.id));
+  }
+
+  /** The verify threads' counters (shared by every room of this client), for the debug panel. */
+  get verification(): VerificationView | null {
+    const stats = this.deps.verifyPool?.stats;
+    if (!stats) return null;
+    return {
+      threads: stats.threads,
+      verified: stats.verified,
+      stolen: stats.stolen,
+      failed: stats.failedSignatures,
+    };
   }
 
   get phase(): ApiJoinPhase {

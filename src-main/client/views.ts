@@ -91,5 +91,6 @@ export function roomStateView(runner: RoomRunner, keys: readonly KnownKeyRecord[
     members,
     sessions: sessions.map(sessionView).sort((a, b) => b.createdSeq - a.createdSeq),
     cannotSend,
+    verification: runner.verification,
   };
 }

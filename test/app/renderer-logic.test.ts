@@ -56,6 +56,7 @@ function room(over: Partial<RoomState>): RoomState {
     members: [],
     sessions: [],
     cannotSend: 'not yet',
+    verification: null,
     ...over,
   };
 }

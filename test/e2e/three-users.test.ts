@@ -207,6 +207,15 @@ describe('three users in one room, through the UI', { timeout: 120_000 }, () => 
     // The raw event log lists the relay's events with their outcome.
     const log = region(p, 'Sessions').getByRole('region', { name: 'Event log' });
     expect(await log.locator('tbody tr').count()).toBeGreaterThan(5);
+    // The client's signature-check threads: their counters, and no refused signature.
+    const checks = await p.getByTestId('verification').innerText();
+    if (state.verification) {
+      expect(checks).toMatch(/^Signatures: \d+ on \d+ threads? · \d+ taken back · 0 refused$/);
+      expect(state.verification.failed).toBe(0);
+      expect(state.verification.verified + state.verification.stolen).toBeGreaterThan(0);
+    } else {
+      expect(checks).toBe('Signatures: all on the main thread');
+    }
     await shot(p, SUITE, '06-debug-panel', 'debug-panel');
 
     // The panel's button closes it and Ctrl+Shift+D brings it back.
