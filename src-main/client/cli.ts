@@ -1,5 +1,5 @@
 // The headless client: `npm run client -- --relay URL --room NAME --nick NICK [--data DIR]
-// [--passphrase-env VAR]`. Commands arrive as JSON lines on stdin, events leave as JSON lines on
+// [--passphrase-env VAR] [--verify-threads N]`. Commands arrive as JSON lines on stdin, events leave as JSON lines on
 // stdout, logs go to stderr. Bad commands get an `error` event and the client keeps running.
 import { homedir } from 'node:os';
 import { join } from 'node:path';
@@ -22,6 +22,7 @@ const { values } = parseArgs({
     'limbo-timeout-ms': { type: 'string' },
     'join-retry-ms': { type: 'string' },
     'fast-kdf': { type: 'boolean', default: false },
+    'verify-threads': { type: 'string' },
   },
 });
 
@@ -46,6 +47,13 @@ if (passphrase === undefined) {
 }
 const dataDir = values.data ?? join(homedir(), '.local', 'share', 'conclave', `headless-${nick}`);
 const number = (raw: string | undefined) => (raw === undefined ? undefined : Number(raw));
+const verifyThreads = number(values['verify-threads']);
+if (
+  verifyThreads !== undefined &&
+  (!Number.isInteger(verifyThreads) || verifyThreads < 0 || verifyThreads > 64)
+) {
+  fatal('BAD_ARGUMENT', '--verify-threads takes a whole number from 0 to 64');
+}
 const limbo = number(values['limbo-timeout-ms']);
 const retry = number(values['join-retry-ms']);
 
@@ -57,6 +65,7 @@ try {
     defaultRelayUrl: relay,
     ...(values.token ? { relayToken: values.token } : {}),
     moveAsideCorrupt: values['move-aside-corrupt'],
+    ...(verifyThreads !== undefined ? { verifyThreads } : {}),
     ...(values['fast-kdf'] ? { argon2: { opsLimit: 1, memLimit: 8 * 1024 * 1024 } } : {}),
     engine: {
       ...(limbo !== undefined ? { limboTimeoutMs: limbo } : {}),
@@ -215,6 +224,7 @@ async function handle(line: string): Promise<void> {
             reason: s.reason,
             kind: s.kind,
           })),
+          verification: state.verification,
         });
         break;
       }

@@ -79,7 +79,11 @@ describe('headless clients over a real relay', () => {
       30_000,
       'membership',
     );
-    const joiners = ['bob', 'carol', 'dave', 'erin', 'frank'].map((n) => client(n));
+    // Two of them check signatures on the main thread only, one with two worker threads.
+    const threads: Record<string, string> = { bob: '0', carol: '2', dave: '0' };
+    const joiners = ['bob', 'carol', 'dave', 'erin', 'frank'].map((n) =>
+      client(n, 'team', threads[n] ? ['--verify-threads', threads[n]] : []),
+    );
     await Promise.all(joiners.map((j) => j.waitFor((e) => e.event === 'ready', 30_000, 'ready')));
     for (const j of joiners) j.command({ cmd: 'join' });
     const six = [alice, ...joiners];
@@ -89,6 +93,14 @@ describe('headless clients over a real relay', () => {
     );
     expect(sid).toMatch(/^[0-9a-f]{64}$/);
     await exchange(six, 'hello');
+    for (const [c, state] of (await statesOf(six)).map((s, i) => [six[i], s] as const)) {
+      const verification = state['verification'] as { threads: number; failed: number } | null;
+      if (threads[c?.nick ?? ''] === '0') expect(verification, c?.nick).toBeNull();
+      else {
+        expect(verification?.threads, c?.nick).toBe(threads[c?.nick ?? ''] === '2' ? 2 : 1);
+        expect(verification?.failed, c?.nick).toBe(0);
+      }
+    }
 
     // Two leave at once; the rest converge.
     const [bob, carol, dave, erin, frank] = joiners as [
@@ -180,6 +192,14 @@ describe('headless clients over a real relay', () => {
     }
     expect(bytes.includes(Buffer.from('alice'))).toBe(true); // control: nicks are stored in clear
   });
+
+  it('refuses a bad --verify-threads with a clear error', async () => {
+    const bad = client('yan', 'team', ['--verify-threads', 'many']);
+    const error = await bad.waitFor((e) => e.event === 'error', 20_000, 'error');
+    expect(error).toMatchObject({ code: 'BAD_ARGUMENT' });
+    expect(String(error['message'])).toMatch(/--verify-threads/);
+    expect(await bad.exited).toBe(2);
+  }, 30_000);
 
   it('a corrupt database gives a clear error and a way out, never a crash loop', async () => {
     const broken = join(dir, 'broken');
