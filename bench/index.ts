@@ -9,7 +9,7 @@ import type { Machine, Report } from './common';
 import { describeMachine, fmt, round, sum, writeJson, ROOT } from './common';
 import type { TransportKind } from './harness';
 import { BenchRoom, openTransport } from './harness';
-import { defaultVerifyThreads } from '../src-main/client/verify-pool';
+import { defaultVerifyThreads, isVerifyThreads } from '../src-main/client/verify-pool';
 import type { JoinRecord } from './join';
 import { buildRoom, joinTable, summarizeJoins } from './join';
 import { buildRoomOnWorkers } from './join-workers';
@@ -161,7 +161,7 @@ export async function runBench(argv: string[]): Promise<BenchOutput> {
   }
   const progress = values.quiet ? () => undefined : log;
   const verifyThreads = num(values, 'verify-threads', defaultVerifyThreads());
-  if (!Number.isInteger(verifyThreads) || verifyThreads > 64) {
+  if (!isVerifyThreads(verifyThreads)) {
     throw new UsageError('--verify-threads takes a whole number from 0 to 64');
   }
 

@@ -277,8 +277,8 @@ export function summarizeJoins(
     totalVerifies: ops[0]?.count ?? 0,
     verifyMicros: round(costs.verify, 2),
     cryptoFloorShare: round(total > 0 ? floor / total : 0, 3),
-    totalVerifyOffThread: sum(records.map((r) => r.verifyOffThread ?? 0)),
-    totalOffThreadSeconds: round(sum(records.map((r) => r.offThreadMs ?? 0)) / 1000, 3),
+    totalVerifyOffThread: sum(records.map((r) => r.verifyOffThread)),
+    totalOffThreadSeconds: round(sum(records.map((r) => r.offThreadMs)) / 1000, 3),
   };
 }
 

@@ -1,6 +1,6 @@
 // The headless client: `npm run client -- --relay URL --room NAME --nick NICK [--data DIR]
-// [--passphrase-env VAR] [--verify-threads N]`. Commands arrive as JSON lines on stdin, events leave as JSON lines on
-// stdout, logs go to stderr. Bad commands get an `error` event and the client keeps running.
+// [--passphrase-env VAR] [--verify-threads N]`. Commands arrive as JSON lines on stdin, events
+// leave as JSON lines on stdout, logs go to stderr. Bad commands get an `error` event and the client keeps running.
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -9,6 +9,7 @@ import * as v from 'valibot';
 import { ApiFailure } from './errors';
 import type { ClientRuntime } from './runtime';
 import { createClientRuntime } from './runtime';
+import { isVerifyThreads } from './verify-pool';
 
 const { values } = parseArgs({
   options: {
@@ -48,10 +49,7 @@ if (passphrase === undefined) {
 const dataDir = values.data ?? join(homedir(), '.local', 'share', 'conclave', `headless-${nick}`);
 const number = (raw: string | undefined) => (raw === undefined ? undefined : Number(raw));
 const verifyThreads = number(values['verify-threads']);
-if (
-  verifyThreads !== undefined &&
-  (!Number.isInteger(verifyThreads) || verifyThreads < 0 || verifyThreads > 64)
-) {
+if (verifyThreads !== undefined && !isVerifyThreads(verifyThreads)) {
   fatal('BAD_ARGUMENT', '--verify-threads takes a whole number from 0 to 64');
 }
 const limbo = number(values['limbo-timeout-ms']);

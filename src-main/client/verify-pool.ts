@@ -57,6 +57,11 @@ export interface VerifyPoolStats {
   dropped: number;
 }
 
+/** A thread count the pool accepts: a whole number from 0 to 64. */
+export function isVerifyThreads(threads: number): boolean {
+  return Number.isInteger(threads) && threads >= 0 && threads <= 64;
+}
+
 /**
  * One worker thread per core beyond the first (the engine's), at most 4, and none on a single
  * core, where another thread would only take turns with the engine.
@@ -163,7 +168,7 @@ export class VerifyPool {
    */
   static start(options: VerifyPoolOptions = {}): VerifyPool | null {
     const threads = options.threads ?? defaultVerifyThreads();
-    if (!Number.isInteger(threads) || threads < 0 || threads > 64) {
+    if (!isVerifyThreads(threads)) {
       throw new RangeError(`verify threads must be a whole number from 0 to 64, not ${threads}`);
     }
     if (threads === 0) return null;
