@@ -1,0 +1,185 @@
+// The typed API of src-shared/api.ts over the runtime's parts: one function per method, each
+// validating what the IPC schemas cannot (nick syntax, sizes, membership) and answering from the
+// profile, the open rooms or the store. Expected failures are ApiFailure with the API's codes.
+import type {
+  ApiArg,
+  ApiHandlers,
+  ApiMethod,
+  ApiResult,
+  ChatMessage,
+  IdentityInfo,
+} from '../../src-shared/api';
+import { safetyNumber } from '../protocol/derive';
+import type { MessageRecord } from '../store';
+import { ApiFailure } from './errors';
+import type { EventBus } from './event-bus';
+import type { Profile } from './profile';
+import type { RoomRegistry } from './room-registry';
+import type { VerifyPool } from './verify-pool';
+
+export interface ApiContext {
+  profile: Profile;
+  rooms: RoomRegistry;
+  bus: EventBus;
+  verifyPool: VerifyPool | null;
+  defaultRelayUrl: string;
+}
+
+type Handler<M extends ApiMethod> = (ctx: ApiContext, arg: ApiArg<M>) => Promise<ApiResult<M>>;
+type HandlerTable = { [M in ApiMethod]: Handler<M> };
+
+const NICK = /^[^\p{Cc}\s][^\p{Cc}]{0,63}$/u;
+const MAX_MESSAGE_BYTES = 16 * 1024;
+
+function checkJoinArgs({ relayUrl, room, nick }: ApiArg<'joinRoom'>): void {
+  if (!NICK.test(nick))
+    throw new ApiFailure('BAD_ARGUMENT', 'a nickname is 1-64 characters, no control characters');
+  if (!/^(https?|wss?):\/\/./.test(relayUrl))
+    throw new ApiFailure('BAD_ARGUMENT', 'the relay URL must start with http:// or https://');
+  if (room.length < 1 || room.length > 128)
+    throw new ApiFailure('BAD_ARGUMENT', 'a room name is 1-128 characters');
+}
+
+const toMessage =
+  (nick: string) =>
+  (m: MessageRecord): ChatMessage => ({
+    seq: m.seq,
+    sid: m.sid,
+    from: m.senderNick,
+    fingerprint: m.senderFingerprint,
+    text: m.body,
+    at: m.receivedAt,
+    transcript: m.transcript,
+    own: m.senderNick === nick,
+  });
+
+const clamp = (value: number | undefined, fallback: number, max: number) =>
+  Math.min(Math.max(value ?? fallback, 1), max);
+
+const identityHandlers = {
+  identity: async ({ profile }) => profile.info(),
+  createIdentity: async ({ profile }): Promise<IdentityInfo> => profile.create(),
+  defaultRelayUrl: async ({ defaultRelayUrl }) => defaultRelayUrl,
+} satisfies Partial<HandlerTable>;
+
+const roomHandlers = {
+  listRooms: async ({ rooms }) => rooms.list(),
+  joinRoom: async ({ profile, rooms, bus }, arg) => {
+    profile.requireIdentity();
+    checkJoinArgs(arg);
+    const { relayUrl, room, nick } = arg;
+    const open = rooms.find(relayUrl, room);
+    if (open) return rooms.summary(open);
+    const store = profile.store;
+    let record = store.upsertRoom({ relayUrl, name: room, nick });
+    if (record.state === 'left') record = store.rejoinRoom(record.id, 'joined again by the user');
+    const runner = rooms.start(record);
+    bus.emit({ type: 'rooms-changed', rooms: rooms.list() });
+    return rooms.summary(runner);
+  },
+  leaveRoom: async ({ rooms, bus }, { roomId }) => {
+    const runner = rooms.remove(roomId);
+    await runner.leave();
+    bus.emit({ type: 'rooms-changed', rooms: rooms.list() });
+    return null;
+  },
+  sendMessage: async ({ rooms }, { roomId, text }) => {
+    const runner = rooms.get(roomId);
+    if (!runner.engine.isMember)
+      throw new ApiFailure('NOT_MEMBER', 'you are not a member of the room yet');
+    if (text.length === 0 || new TextEncoder().encode(text).length > MAX_MESSAGE_BYTES) {
+      throw new ApiFailure('BAD_ARGUMENT', 'a message is 1 byte to 16 KiB');
+    }
+    runner.send(text);
+    return null;
+  },
+  roomState: async ({ rooms }, { roomId }) => rooms.get(roomId).state(),
+  history: async ({ profile, rooms }, { roomId, beforeSeq, limit }) => {
+    const id = rooms.roomIdOf(roomId);
+    const room = profile.store.getRoom(id);
+    const before =
+      beforeSeq === undefined ? undefined : { epoch: room?.epoch ?? 0, seq: beforeSeq };
+    return profile.store
+      .getMessages(id, { ...(before ? { before } : {}), limit: clamp(limit, 100, 500) })
+      .map(toMessage(room?.nick ?? ''));
+  },
+  notices: async ({ rooms }, { roomId }) => [...rooms.get(roomId).notices],
+} satisfies Partial<HandlerTable>;
+
+const keyHandlers = {
+  knownKeys: async ({ profile, rooms }, { roomId }) =>
+    profile.store.getKnownKeys(rooms.roomIdOf(roomId)).map((k) => ({
+      nick: k.nick,
+      fingerprint: k.fingerprint,
+      verified: k.verified,
+      pendingFingerprint: k.pending?.fingerprint ?? null,
+    })),
+  safetyNumber: async ({ profile, rooms }, { roomId, nick }) => {
+    const key = profile.store.getKnownKey(rooms.roomIdOf(roomId), nick);
+    const identity = profile.identity;
+    if (!key || !identity) throw new ApiFailure('BAD_ARGUMENT', `no known key for ${nick}`);
+    // With a key change pending, the number is for the new key: the one markVerified trusts.
+    return safetyNumber(
+      profile.crypto,
+      identity.publicKey,
+      key.pending?.publicKey ?? key.publicKey,
+    );
+  },
+  markVerified: async ({ profile, rooms }, { roomId, nick }) => {
+    const id = rooms.roomIdOf(roomId);
+    const key = profile.store.getKnownKey(id, nick);
+    if (!key) throw new ApiFailure('BAD_ARGUMENT', `no known key for ${nick}`);
+    profile.store.markVerified(id, nick, key.pending?.fingerprint ?? key.fingerprint);
+    return null;
+  },
+  acceptKeyChange: async ({ profile, rooms }, { roomId, nick }) => {
+    const id = rooms.roomIdOf(roomId);
+    const key = profile.store.getKnownKey(id, nick);
+    if (!key?.pending) throw new ApiFailure('BAD_ARGUMENT', `${nick} has no pending key change`);
+    profile.store.acceptKeyChange(id, nick, key.pending.fingerprint);
+    return null;
+  },
+} satisfies Partial<HandlerTable>;
+
+const debugHandlers = {
+  eventLog: async ({ profile, rooms }, { roomId, limit }) =>
+    profile.store
+      .eventLog(rooms.roomIdOf(roomId), clamp(limit, 200, 1000))
+      .map((e) => ({ seq: e.seq, type: e.type, size: e.size, outcome: e.outcome, at: e.at })),
+  exportDebug: async ({ profile, rooms, verifyPool }, { roomId }) => {
+    const runner = rooms.get(roomId);
+    const id = rooms.roomIdOf(roomId);
+    // No secrets: statuses, members, fingerprints, progress, history and the raw event log.
+    return JSON.stringify(
+      {
+        exportedAt: new Date().toISOString(),
+        room: { name: runner.room.name, nick: runner.room.nick, relayUrl: runner.room.relayUrl },
+        state: runner.state(),
+        notices: runner.notices,
+        // Signature checks done ahead on worker threads: jobs, stolen back, failed, dropped.
+        verification: verifyPool?.stats ?? { threads: 0 },
+        eventLog: profile.store.eventLog(id, 1000),
+      },
+      null,
+      2,
+    );
+  },
+} satisfies Partial<HandlerTable>;
+
+/** Every API method, by name. */
+export const API_HANDLERS: HandlerTable = {
+  ...identityHandlers,
+  ...roomHandlers,
+  ...keyHandlers,
+  ...debugHandlers,
+};
+
+/** The handlers bound to one runtime's parts, as IPC and the web bridge call them. */
+export function bindApiHandlers(ctx: ApiContext): ApiHandlers {
+  const bound: Partial<Record<ApiMethod, (arg: never) => Promise<unknown>>> = {};
+  for (const method of Object.keys(API_HANDLERS) as ApiMethod[]) {
+    const handler = API_HANDLERS[method] as (ctx: ApiContext, arg: never) => Promise<unknown>;
+    bound[method] = (arg: never) => handler(ctx, arg);
+  }
+  return bound as ApiHandlers;
+}
