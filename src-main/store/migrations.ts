@@ -172,6 +172,57 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX event_log_by_room ON event_log (room_id, id);
     `,
   },
+  {
+    version: 5,
+    name: 'team relays, settings, outbox, notices, muted rooms',
+    sql: `
+      -- Relays the user joined through or added in the settings, with a team relay's access token
+      -- (sealed: it lets its holder use the relay).
+      CREATE TABLE relays (
+        url TEXT PRIMARY KEY CHECK (length(url) BETWEEN 1 AND 2048),
+        token_sealed BLOB,
+        added_at INTEGER NOT NULL
+      ) STRICT;
+
+      -- The profile's settings, one JSON value per key; the client validates them.
+      CREATE TABLE settings (
+        key TEXT PRIMARY KEY CHECK (length(key) BETWEEN 1 AND 64),
+        value TEXT NOT NULL CHECK (json_valid(value))
+      ) STRICT;
+
+      -- Messages typed but not yet ordered by the relay (their reflection has not come back):
+      -- kept until it does, so nothing typed is lost across a restart. id is the client's own
+      -- random id for the message; the body is sealed.
+      CREATE TABLE outbox (
+        room_id INTEGER NOT NULL REFERENCES rooms (id) ON DELETE CASCADE,
+        id TEXT NOT NULL CHECK (length(id) BETWEEN 1 AND 64),
+        body_sealed BLOB NOT NULL,
+        state TEXT NOT NULL CHECK (state IN ('sending', 'failed')),
+        error TEXT,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        PRIMARY KEY (room_id, id)
+      ) STRICT;
+
+      -- The timeline's membership lines (joining, joined, left, cannot read) and warnings, kept
+      -- across restarts like the messages. No content: nicks and fixed texts.
+      CREATE TABLE room_notices (
+        id INTEGER PRIMARY KEY,
+        room_id INTEGER NOT NULL REFERENCES rooms (id) ON DELETE CASCADE,
+        epoch INTEGER NOT NULL,
+        seq INTEGER NOT NULL CHECK (seq >= 0),
+        kind TEXT NOT NULL
+          CHECK (kind IN ('joining', 'joined', 'left', 'cannot-read', 'warning')),
+        nick TEXT,
+        text TEXT NOT NULL,
+        at INTEGER NOT NULL
+      ) STRICT;
+
+      CREATE INDEX room_notices_by_room ON room_notices (room_id, id);
+
+      ALTER TABLE rooms ADD COLUMN muted INTEGER NOT NULL DEFAULT 0 CHECK (muted IN (0, 1));
+    `,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

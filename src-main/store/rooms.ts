@@ -16,10 +16,11 @@ interface RoomRow {
   cursor_seq: number;
   has_token: number;
   created_at: number;
+  muted: number;
 }
 
 const COLUMNS = `id, relay_url, name, nick, state, epoch, cursor_seq,
-  resume_token_sealed IS NOT NULL AS has_token, created_at`;
+  resume_token_sealed IS NOT NULL AS has_token, created_at, muted`;
 
 function toRecord(row: RoomRow): RoomRecord {
   return {
@@ -32,6 +33,7 @@ function toRecord(row: RoomRow): RoomRecord {
     cursorSeq: row.cursor_seq,
     hasResumeToken: row.has_token === 1,
     createdAt: row.created_at,
+    muted: row.muted === 1,
   };
 }
 
@@ -53,6 +55,7 @@ export class RoomTable {
   readonly #setCursor: Database.Statement<[number, number]>;
   readonly #newEpoch: Database.Statement<[RoomState, number]>;
   readonly #delete: Database.Statement<[number]>;
+  readonly #setMuted: Database.Statement<[number, number]>;
 
   constructor(db: Database.Database, sealer: Sealer) {
     this.#sealer = sealer;
@@ -71,6 +74,7 @@ export class RoomTable {
        WHERE id = ?`,
     );
     this.#delete = db.prepare('DELETE FROM rooms WHERE id = ?');
+    this.#setMuted = db.prepare('UPDATE rooms SET muted = ? WHERE id = ?');
   }
 
   list(): RoomRecord[] {
@@ -123,6 +127,10 @@ export class RoomTable {
   /** Next relay log: epoch + 1, cursor back to 0, resume token dropped. */
   startNewEpoch(roomId: RoomId, state: RoomState): void {
     this.#changeOne(this.#newEpoch.run(state, roomId), roomId);
+  }
+
+  setMuted(roomId: RoomId, muted: boolean): void {
+    this.#changeOne(this.#setMuted.run(muted ? 1 : 0, roomId), roomId);
   }
 
   delete(roomId: RoomId): void {

@@ -11,6 +11,9 @@ import { IdentityTable } from './identity';
 import { saveWrappedKey } from './keyring';
 import { KnownKeyTable } from './known-keys';
 import { MessageTable } from './messages';
+import { NoticeTable } from './notices';
+import { OutboxTable } from './outbox';
+import { RelayTable, SettingsTable } from './profile';
 import type { KeyProtector } from './protectors';
 import { RoomTable } from './rooms';
 import { Sealer } from './sealed';
@@ -21,9 +24,14 @@ import type {
   EventChanges,
   EventLogRecord,
   IdentityRecord,
+  JsonValue,
   KnownKeyRecord,
   MessagePosition,
   MessageRecord,
+  NoticeRecord,
+  OutboxRecord,
+  OutboxState,
+  RelayRecord,
   RoomId,
   RoomRecord,
   RoomState,
@@ -46,6 +54,10 @@ export class Store {
   readonly #now: () => number;
   readonly #tables: EventTables;
   readonly #identity: IdentityTable;
+  readonly #relays: RelayTable;
+  readonly #settings: SettingsTable;
+  readonly #outbox: OutboxTable;
+  readonly #notices: NoticeTable;
   #closed = false;
 
   /** Use openStore(); the store takes ownership of the key and zeroes it on close. */
@@ -64,6 +76,10 @@ export class Store {
       snapshots: new SnapshotTable(db, this.#sealer),
       eventLog: new EventLogTable(db, settings.eventLogLimit),
     };
+    this.#relays = new RelayTable(db, this.#sealer);
+    this.#settings = new SettingsTable(db);
+    this.#outbox = new OutboxTable(db, this.#sealer);
+    this.#notices = new NoticeTable(db);
   }
 
   // --- identity -------------------------------------------------------------------------------
@@ -192,6 +208,74 @@ export class Store {
   /** The room's last `limit` relay events, oldest first. */
   eventLog(roomId: RoomId, limit: number): EventLogRecord[] {
     return this.#read(() => this.#tables.eventLog.tail(roomId, limit));
+  }
+
+  // --- relays, settings, outbox, notices -------------------------------------------------------
+
+  listRelays(): RelayRecord[] {
+    return this.#read(() => this.#relays.list());
+  }
+
+  /** Remembers a relay; `token` undefined keeps the stored token, null removes it. */
+  saveRelay(url: string, token?: string | null): void {
+    this.#write(() => this.#relays.save(url, token, this.#now()));
+  }
+
+  /** The relay's access token, decrypted, or null. */
+  getRelayToken(url: string): string | null {
+    return this.#read(() => this.#relays.token(url));
+  }
+
+  deleteRelay(url: string): boolean {
+    return this.#write(() => this.#relays.delete(url));
+  }
+
+  getSettings(): Record<string, JsonValue> {
+    return this.#read(() => this.#settings.all());
+  }
+
+  setSettings(values: Record<string, JsonValue>): void {
+    this.#write(() => {
+      for (const [key, value] of Object.entries(values)) this.#settings.set(key, value);
+    });
+  }
+
+  setMuted(roomId: RoomId, muted: boolean): void {
+    this.#write(() => this.#tables.rooms.setMuted(roomId, muted));
+  }
+
+  addOutbox(roomId: RoomId, id: string, body: string): void {
+    this.#write(() => this.#outbox.add(roomId, id, body, this.#now()));
+  }
+
+  listOutbox(roomId: RoomId): OutboxRecord[] {
+    return this.#read(() => this.#outbox.list(roomId));
+  }
+
+  setOutboxState(roomId: RoomId, id: string, state: OutboxState, error: string | null): boolean {
+    return this.#write(() => this.#outbox.setState(roomId, id, state, error, this.#now()));
+  }
+
+  removeOutbox(roomId: RoomId, id: string): boolean {
+    return this.#write(() => this.#outbox.delete(roomId, id));
+  }
+
+  /** At start: whatever was in flight when the app stopped is failed, to be retried. */
+  failPendingOutbox(reason: string): number {
+    return this.#write(() => this.#outbox.failAllSending(reason, this.#now()));
+  }
+
+  /** A timeline notice of the room's current epoch. */
+  addNotice(roomId: RoomId, notice: Omit<NoticeRecord, 'roomId' | 'epoch'>): void {
+    this.#write(() => {
+      const room = this.#tables.rooms.require(roomId);
+      this.#notices.add(roomId, room.epoch, notice);
+    });
+  }
+
+  /** The room's last `limit` notices, oldest first. */
+  getNotices(roomId: RoomId, limit: number): NoticeRecord[] {
+    return this.#read(() => this.#notices.tail(roomId, limit));
   }
 
   // --- key and lifecycle ------------------------------------------------------------------------

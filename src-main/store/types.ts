@@ -23,6 +23,8 @@ export interface RoomRecord {
   readonly cursorSeq: number;
   readonly hasResumeToken: boolean;
   readonly createdAt: number;
+  /** The user muted the room's notifications. */
+  readonly muted: boolean;
 }
 
 export type SessionStatus = 'current' | 'in-limbo' | 'dead';
@@ -198,4 +200,38 @@ export interface ApplyResult {
   readonly cursorSeq: number;
   /** One per keySightings entry, same order. */
   readonly keySightings: readonly { readonly nick: string; readonly outcome: KeySightingOutcome }[];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Team relays, settings, the outbox and the timeline's notices (migration 5).
+
+export interface RelayRecord {
+  readonly url: string;
+  readonly hasToken: boolean;
+  readonly addedAt: number;
+}
+
+export type OutboxState = 'sending' | 'failed';
+
+/** A message typed but not yet ordered by the relay. */
+export interface OutboxRecord {
+  readonly roomId: RoomId;
+  readonly id: string;
+  readonly body: string;
+  readonly state: OutboxState;
+  readonly error: string | null;
+  readonly createdAt: number;
+  readonly updatedAt: number;
+}
+
+export type NoticeKind = 'joining' | 'joined' | 'left' | 'cannot-read' | 'warning';
+
+export interface NoticeRecord {
+  readonly roomId: RoomId;
+  readonly epoch: number;
+  readonly seq: number;
+  readonly kind: NoticeKind;
+  readonly nick: string | null;
+  readonly text: string;
+  readonly at: number;
 }

@@ -82,12 +82,18 @@ describe('plaintext scan', () => {
       },
     });
 
+    // A team relay's access token and an unsent message (migration 5) are sealed too.
+    store.saveRelay('https://team.example', 'RELAY-TOKEN-MARKER-31c2');
+    store.addOutbox(roomId, 'out1', 'OUTBOX-MARKER not sent yet');
+
     const wrapped = rawOne<Buffer>(path, 'SELECT wrapped_key FROM keyring');
     const storageKey = Buffer.from(await protector.unwrap(wrapped));
     const secrets = {
       messageText,
       snapshotMarker: 'SNAPSHOT-MARKER',
       resumeToken,
+      relayToken: 'RELAY-TOKEN-MARKER-31c2',
+      outbox: 'OUTBOX-MARKER',
       identitySecret,
       identitySecretHex: identitySecret.toString('hex'),
       identitySeedHalf: identitySecret.subarray(0, 32),

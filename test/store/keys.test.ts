@@ -6,6 +6,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
+  SCHEMA_VERSION,
   DEFAULT_ARGON2_PARAMS,
   openStore,
   passphraseProtector,
@@ -99,7 +100,7 @@ describe('safeStorage protector', () => {
     await writeSecret(path, safeStorageProtector(fakeSafeStorage()));
     expect(probeStore(path)).toEqual({
       exists: true,
-      schemaVersion: 4,
+      schemaVersion: SCHEMA_VERSION,
       protectorKind: 'safe-storage',
     });
     const store = await openTestStore(path, { protector: safeStorageProtector(fakeSafeStorage()) });

@@ -177,8 +177,39 @@ describe('migration steps', () => {
     db.close();
   });
 
+  it('5: team relays, settings, outbox, notices, muted rooms', () => {
+    const db = migrateTo(5);
+    expect(tables(db)).toMatchObject({
+      relays: ['url', 'token_sealed', 'added_at'],
+      settings: ['key', 'value'],
+      outbox: ['room_id', 'id', 'body_sealed', 'state', 'error', 'created_at', 'updated_at'],
+      room_notices: ['id', 'room_id', 'epoch', 'seq', 'kind', 'nick', 'text', 'at'],
+    });
+    expect(tables(db)['rooms']).toContain('muted');
+    expect(Object.keys(tables(db))).toHaveLength(13);
+    expect(schemaObjects(db, 'index')).toContain('room_notices_by_room');
+    db.prepare(
+      `INSERT INTO rooms (relay_url, name, nick, created_at) VALUES ('r', 'n', 'a', 0)`,
+    ).run();
+    expect(db.prepare('SELECT muted FROM rooms').pluck().get()).toBe(0);
+    expect(() => db.prepare('UPDATE rooms SET muted = 2').run()).toThrow(/CHECK/);
+    expect(() =>
+      db.prepare(`INSERT INTO settings (key, value) VALUES ('theme', 'not json')`).run(),
+    ).toThrow(/CHECK/);
+    expect(() =>
+      db
+        .prepare(
+          `INSERT INTO outbox (room_id, id, body_sealed, state, created_at, updated_at)
+           VALUES (1, 'x', x'00', 'sent', 0, 0)`,
+        )
+        .run(),
+    ).toThrow(/CHECK/);
+    expect(db.pragma('foreign_key_check')).toEqual([]);
+    db.close();
+  });
+
   it('has a test above for every step', () => {
-    expect(SCHEMA_VERSION).toBe(4);
+    expect(SCHEMA_VERSION).toBe(5);
   });
 });
 
@@ -193,6 +224,7 @@ describe('migration rules', () => {
       '5e6508a467a00ad1',
       '8918b57b70ade29d',
       'bf14e5a95d4ebabd',
+      '2c0b10a4597facd5',
     ]);
   });
 
