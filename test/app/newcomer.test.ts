@@ -52,7 +52,7 @@ describe('newcomer path', () => {
   });
 
   it('says in one line that Electron is missing and offers npm run web', () => {
-    const env = { ...process.env, CONCLAVE_NO_ELECTRON_DOWNLOAD: '1' };
+    const env: NodeJS.ProcessEnv = { ...process.env, CONCLAVE_NO_ELECTRON_DOWNLOAD: '1' };
     delete env['ELECTRON_OVERRIDE_DIST_PATH'];
     const electronDir = resolve(ROOT, 'node_modules/electron');
     const installed =
