@@ -44,15 +44,7 @@ export class NoticeTable {
 
   add(roomId: RoomId, epoch: number, notice: Omit<NoticeRecord, 'roomId' | 'epoch'>): void {
     if (notice.text.length > 2000) throw new StoreMisuseError('a notice is at most 2000 chars');
-    this.#insert.run(
-      roomId,
-      epoch,
-      notice.seq,
-      notice.kind,
-      notice.nick,
-      notice.text,
-      notice.at,
-    );
+    this.#insert.run(roomId, epoch, notice.seq, notice.kind, notice.nick, notice.text, notice.at);
     if (++this.#inserts % 64 === 0) this.#prune.run(roomId, roomId, NOTICES_PER_ROOM);
   }
 
