@@ -93,6 +93,21 @@ export interface RoomState {
    * room): null when it runs none (every check on the main thread).
    */
   verification: VerificationView | null;
+  /**
+   * Participants proven (or reported by most members) to have misbehaved in this room, with
+   * the sentence shown to users (docs/PROTOCOL.md "Accountability"); oldest first.
+   */
+  blames: BlameView[];
+  /** Our messages waiting for the room to re-key (nothing is sent to a departed member). */
+  held: number;
+}
+
+export interface BlameView {
+  nick: string;
+  cause: string;
+  message: string;
+  seq: number;
+  sid: string;
 }
 
 export interface VerificationView {
@@ -118,7 +133,7 @@ export interface ChatMessage {
 
 export interface RoomNotice {
   seq: number;
-  kind: 'joining' | 'joined' | 'left' | 'cannot-read' | 'warning';
+  kind: 'joining' | 'joined' | 'left' | 'cannot-read' | 'warning' | 'blame' | 'held';
   nick: string | null;
   text: string;
   at: number;

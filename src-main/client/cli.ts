@@ -96,7 +96,31 @@ runtime.subscribeEngine((id, e) => {
         reason: e.reason,
         seq: e.seq,
         kind: e.kind,
+        ...(e.restored ? { restored: true } : {}),
       });
+      break;
+    case 'blame':
+      out({
+        event: 'blame',
+        nick: e.nick,
+        cause: e.cause,
+        message: e.message,
+        sid: e.sid,
+        seq: e.seq,
+        removed: e.removed,
+      });
+      break;
+    case 'blame-round':
+      out({ event: 'blame-round', sid: e.sid, cause: e.cause, need: e.need, seq: e.seq });
+      break;
+    case 'chat-held':
+      out({ event: 'chat-held', text: e.text, reason: e.reason });
+      break;
+    case 'chat-released':
+      out({ event: 'chat-released', sid: e.sid });
+      break;
+    case 'chat-failed':
+      out({ event: 'chat-failed', text: e.text, reason: e.reason });
       break;
     case 'member-joined':
       out({ event: 'member-joined', nick: e.nick, sid: e.sid, seq: e.seq });
@@ -150,6 +174,36 @@ runtime.subscribe((e) => {
 });
 let lastConnection = '';
 
+/**
+ * Where a room we already hold stands, said without being asked (issue 11, finding 3): each
+ * session restored from the store that is not dead, with `restored: true`, then the join phase,
+ * the members and the connection phase. Emitted at start and on `join` of a held room.
+ */
+async function announceRestored(id: string): Promise<void> {
+  const state = await runtime.handlers.roomState({ roomId: id });
+  for (const s of state.sessions) {
+    if (s.status === 'dead') continue;
+    out({
+      event: 'session',
+      sid: s.sid,
+      status: s.status,
+      members: s.members,
+      reason: s.reason,
+      kind: s.kind,
+      restored: true,
+    });
+  }
+  out({ event: 'join-phase', phase: state.phase, detail: 'restored', restored: true });
+  out({
+    event: 'members',
+    members: state.members.map((m) => ({ nick: m.nick, state: m.state })),
+    restored: true,
+  });
+  lastConnection = state.connection;
+  out({ event: 'connection', state: state.connection, detail: state.phaseDetail, restored: true });
+}
+if (roomId) await announceRestored(roomId);
+
 const commandSchema = v.variant('cmd', [
   v.object({ cmd: v.literal('join') }),
   v.object({ cmd: v.literal('send'), text: v.string() }),
@@ -180,13 +234,15 @@ async function handle(line: string): Promise<void> {
   try {
     switch (cmd.cmd) {
       case 'join': {
+        const held = roomId;
         const summary = await runtime.handlers.joinRoom({
           relayUrl: relay as string,
           room: room as string,
           nick: nick as string,
         });
         roomId = summary.id;
-        out({ event: 'joining', room, roomId });
+        out({ event: 'joining', room, roomId, ...(held === summary.id ? { restored: true } : {}) });
+        if (held === summary.id) await announceRestored(summary.id);
         break;
       }
       case 'send':

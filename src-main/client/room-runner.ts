@@ -8,6 +8,7 @@ import type {
   ConnectionState,
   EventLogEntry,
   JoinPhase as ApiJoinPhase,
+  BlameView,
   RoomNotice,
   VerificationView,
 } from '../../src-shared/api';
@@ -56,6 +57,10 @@ export class RoomRunner {
   connection: ConnectionState = 'connecting';
   connectionDetail = '';
   readonly notices: RoomNotice[] = [];
+  /** Who was blamed in this room and why (shown in the debug panel). */
+  readonly blames: BlameView[] = [];
+  /** Our messages waiting for the room to re-key. */
+  heldCount = 0;
   private updateScheduled = false;
   private closed = false;
   private membersBefore: string[] = [];
@@ -371,8 +376,38 @@ export class RoomRunner {
         this.notice(e.seq, 'cannot-read', e.nick, `${e.nick} can no longer read new messages`);
         break;
       case 'warning':
-        if (e.code !== 'dropped-invalid-message')
+        // Blame has its own event (below), with the sentence users read.
+        if (e.code !== 'dropped-invalid-message' && e.code !== 'blame')
           this.notice(e.seq ?? 0, 'warning', null, e.message);
+        break;
+      case 'blame':
+        this.blames.push({
+          nick: e.nick,
+          cause: e.cause,
+          message: e.message,
+          seq: e.seq,
+          sid: e.sid,
+        });
+        if (this.blames.length > MAX_NOTICES) this.blames.shift();
+        this.notice(e.seq, 'blame', e.nick, e.message);
+        break;
+      case 'blame-round':
+        break;
+      case 'chat-held':
+        this.heldCount++;
+        this.notice(
+          0,
+          'held',
+          null,
+          `Your message is waiting for the room to re-key (${e.reason})`,
+        );
+        break;
+      case 'chat-released':
+        this.heldCount = Math.max(0, this.heldCount - 1);
+        break;
+      case 'chat-failed':
+        this.heldCount = Math.max(0, this.heldCount - 1);
+        this.notice(0, 'warning', null, `Your message was not sent: ${e.reason}`);
         break;
       case 'log': {
         const entry: EventLogEntry = {

@@ -92,5 +92,7 @@ export function roomStateView(runner: RoomRunner, keys: readonly KnownKeyRecord[
     sessions: sessions.map(sessionView).sort((a, b) => b.createdSeq - a.createdSeq),
     cannotSend,
     verification: runner.verification,
+    blames: runner.blames.map((b) => ({ ...b })),
+    held: runner.heldCount,
   };
 }

@@ -26,6 +26,7 @@ export const MessageType = {
   LEAVE: 7,
   REKEY: 8,
   TIMEOUT: 9,
+  REVEAL: 10,
 } as const;
 export type MessageTypeName = keyof typeof MessageType;
 export type MessageTypeCode = (typeof MessageType)[MessageTypeName];
@@ -171,6 +172,18 @@ export const bodySchemas = {
     accused: v.pipe(v.array(nickSchema), v.minLength(1), v.maxLength(4096)),
     /** Set when the accuser rejects a joiner's token: one member's veto drops the joiner. */
     veto: v.optional(v.literal(true)),
+  }),
+  /**
+   * A participant's ephemeral secret (its 32-byte seed) for a session under a blame round
+   * (docs/PROTOCOL.md "Accountability"). A member of the current session signs it there with
+   * its current ephemeral, names the failed session and announces a replacement next key; the
+   * joiner signs it in the failed session with the revealed key itself.
+   */
+  REVEAL: v.strictObject({
+    index: indexSchema,
+    secret: bytesOf(32),
+    session: v.optional(bytes32),
+    next: v.optional(bytes32),
   }),
 } as const;
 

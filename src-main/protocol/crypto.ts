@@ -130,6 +130,11 @@ export class Crypto {
     return this.na.signSeedKeypair(this.random(32));
   }
 
+  /** The Ed25519 key pair of a 32-byte seed (what a REVEAL carries). */
+  signKeyPairFromSeed(seed: Uint8Array): SignKeyPair {
+    return this.na.signSeedKeypair(seed);
+  }
+
   sign(message: Uint8Array, secretKey: Uint8Array): Uint8Array {
     this.counters.sign++;
     const signature = this.na.sign(message, secretKey);

@@ -75,6 +75,36 @@ export function tripleDh(crypto: Crypto, own: OwnKeys, peer: Participant): Uint8
   return k;
 }
 
+/**
+ * The same k as `tripleDh`, computed by a third party from both sides' revealed ephemeral
+ * secret keys and their public LT keys (the blame round, docs/PROTOCOL.md "Accountability"):
+ * every term has one revealed ephemeral in it, so no long-term secret is needed.
+ */
+export function tripleDhFromEphemerals(
+  crypto: Crypto,
+  a: { nick: Nick; lt: Uint8Array; eph: SignKeyPair },
+  b: { nick: Nick; lt: Uint8Array; eph: SignKeyPair },
+): Uint8Array {
+  let order = compareBytes(a.lt, b.lt);
+  if (order === 0) order = compareBytes(encoder.encode(a.nick), encoder.encode(b.nick));
+  const [f, s] = order <= 0 ? [a, b] : [b, a];
+  const ltF_eS = crypto.dh(s.eph.secretKey, f.lt);
+  const eF_ltS = crypto.dh(f.eph.secretKey, s.lt);
+  const eF_eS = crypto.dh(f.eph.secretKey, s.eph.publicKey);
+  const k = crypto.hash(
+    'tdh',
+    ltF_eS,
+    eF_ltS,
+    eF_eS,
+    encodeU(crypto, f.nick, f.lt),
+    encodeU(crypto, s.nick, s.lt),
+  );
+  crypto.wipe(ltF_eS);
+  crypto.wipe(eF_ltS);
+  crypto.wipe(eF_eS);
+  return k;
+}
+
 /** kc_ij = H("auth", k_ij, sid, U_j): i's token addressed to j. */
 export function authToken(
   crypto: Crypto,
@@ -128,6 +158,43 @@ export function confirmation(
   parentTranscript: Uint8Array,
 ): Uint8Array {
   return crypto.hash('confirm', sk, sid, encodeU(crypto, who.nick, who.lt), parentTranscript);
+}
+
+/**
+ * What a confirmation binds of the parent session (docs/PROTOCOL.md "Accountability", rule 4):
+ * the CHAT transcript head and the hash chain over every ordered event since the parent became
+ * current, both as of the event that created the child.
+ */
+export function boundHistory(
+  crypto: Crypto,
+  chatTranscript: Uint8Array,
+  history: Uint8Array,
+): Uint8Array {
+  return crypto.hash('bound-history', chatTranscript, history);
+}
+
+/** The room-history chain starts again when a session becomes current. */
+export function historyStart(crypto: Crypto, sid: Uint8Array): Uint8Array {
+  return crypto.hash('history-start', sid);
+}
+
+/** One ordered event appended to the history chain: seq, kind, sender and the exact bytes. */
+export function historyNext(
+  crypto: Crypto,
+  previous: Uint8Array,
+  seq: number,
+  kind: string,
+  nick: string,
+  bytes: Uint8Array,
+): Uint8Array {
+  return crypto.hash(
+    'history',
+    previous,
+    u64(seq),
+    encoder.encode(kind),
+    encoder.encode(nick),
+    bytes,
+  );
 }
 
 function u32(n: number): Uint8Array {

@@ -36,6 +36,27 @@ export interface PendingJoiner {
   seq: number;
 }
 
+/**
+ * An open blame round on a failed session (docs/PROTOCOL.md "Accountability"): what was public
+ * about it, who must reveal their ephemeral secret for it, and what has been revealed.
+ */
+export interface BlameRound {
+  sid: Sid;
+  sidBytes: Uint8Array;
+  cause: 'inconsistent-shares' | 'veto';
+  participants: Participant[];
+  joiner: Nick | null;
+  /** Every participant's public share z, as ordered. */
+  shares: Uint8Array[];
+  /** The joiner's tokens (JOINER_AUTH), for a veto. */
+  joinerKcs: (Uint8Array | null)[] | null;
+  vetoer: Nick | null;
+  need: Nick[];
+  /** Revealed ephemeral seeds by nick. */
+  revealed: Map<Nick, Uint8Array>;
+  openedSeq: number;
+}
+
 export type Ordered = Extract<EngineInput, { seq: Seq }>;
 export type DropReason = string;
 
@@ -95,6 +116,21 @@ export abstract class EngineBase {
   protected phase: JoinPhase = 'requesting';
 
   protected effects: Effect[] = [];
+
+  /** At most one blame round at a time; no session is built on C while it is open. */
+  protected blame: BlameRound | null = null;
+
+  /** Members of C whose next key is about to be revealed and not yet replaced. */
+  protected burned = new Set<Nick>();
+
+  /** Participants proven to have cheated: their requests are refused in this room. */
+  protected banned: { nick: Nick; lt: Uint8Array }[] = [];
+
+  /** Our chats waiting for a session without a departed participant. */
+  protected held: { text: string; id?: string }[] = [];
+
+  /** Hash chain over every ordered event since the current session became current. */
+  protected history: Uint8Array = EMPTY;
 
   protected readonly genesisKeys = new Map<
     string,
@@ -207,7 +243,7 @@ export abstract class EngineBase {
     this.effects.push({ type: 'event', event });
   }
 
-  protected emitSession(session: Session, seq: Seq): void {
+  protected emitSession(session: Session, seq: Seq, restored = false): void {
     const last = session.history[session.history.length - 1];
     this.emit({
       type: 'session',
@@ -218,6 +254,7 @@ export abstract class EngineBase {
       seq,
       parent: session.parent,
       kind: session.kind,
+      ...(restored ? { restored: true } : {}),
     });
   }
 
@@ -245,7 +282,11 @@ export abstract class EngineBase {
   }
 
   // Implemented by higher layers, called from lower ones.
-  protected abstract sendTimeout(stalled: Session, accused: Nick[], veto: boolean): void;
+  protected abstract sendTimeout(
+    stalled: { sidBytes: Uint8Array },
+    accused: Nick[],
+    veto: boolean,
+  ): void;
   protected abstract makeCurrent(winner: Session, seq: Seq, at: number): void;
   protected abstract exportState(seq: Seq): PublicState;
   protected abstract sendGenesis(): void;

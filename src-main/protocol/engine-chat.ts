@@ -17,11 +17,22 @@ import type { Ordered } from './engine-base';
 import { JoiningLayer } from './engine-joining';
 
 export abstract class ChatLayer extends JoiningLayer {
-  protected sendChat(text: string): void {
+  protected override sendChat(text: string, id?: string): void {
     const c = this.current;
     const own = c?.own;
     if (!c || !own?.sk || !this.isMember) {
       this.warn('dropped-invalid-message', 'cannot send: no current session yet');
+      if (id !== undefined) {
+        this.emit({ type: 'chat-failed', id, text, reason: 'no current session yet' });
+      }
+      return;
+    }
+    // Nothing new is encrypted to a session that still holds someone whose departure is
+    // ordered (docs/PROTOCOL.md "Accountability", rule 1): the chat waits for the re-key.
+    const blocked = this.sendingBlocked();
+    if (blocked) {
+      this.held.push(id === undefined ? { text } : { text, id });
+      this.emit({ type: 'chat-held', ...(id === undefined ? {} : { id }), text, reason: blocked });
       return;
     }
     const head = own.chain[own.chain.length - 1];

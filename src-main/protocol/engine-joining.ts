@@ -10,16 +10,16 @@ import type { Nick, Participant, Seq, SignKeyPair } from './types';
 import { asSeq, asSid, bytesEqual, fromHex, toHex } from './types';
 import type { Mode, Ordered } from './engine-base';
 import { EMPTY } from './engine-base';
-import { MembershipLayer } from './engine-membership';
+import { AccountabilityLayer } from './engine-accountability';
 
-export abstract class JoiningLayer extends MembershipLayer {
+export abstract class JoiningLayer extends AccountabilityLayer {
   protected newJoinEph(): SignKeyPair {
     const eph = this.crypto.signKeyPair();
     this.joinAttempts.set(toHex(eph.publicKey), eph);
     return eph;
   }
 
-  protected sendJoinRequest(): void {
+  protected override sendJoinRequest(): void {
     const eph = this.newJoinEph();
     const body = { nick: this.nick, lt: this.identity.publicKey, eph: eph.publicKey };
     this.send(encodeFrame(this.crypto, 'JOIN_REQUEST', null, body, eph.secretKey));
@@ -40,6 +40,7 @@ export abstract class JoiningLayer extends MembershipLayer {
       return 'ignored: already a member';
     }
     if (this.pendingJoiners.some((j) => j.nick === event.nick)) return 'ignored: duplicate request';
+    if (this.isBanned(event.nick, body.value.lt)) return 'ignored: blamed in this room';
     this.pendingJoiners.push({ ...body.value, nick: event.nick, seq: event.seq });
     this.reconcile(event.seq, event.at, { kind: 'created', detail: `join of ${event.nick}` });
     return 'accepted';
@@ -96,6 +97,7 @@ export abstract class JoiningLayer extends MembershipLayer {
     this.pendingLeavers.clear();
     this.accusations.clear();
     this.rekeyRequested = false;
+    this.banned = [];
   }
 
   protected importState(state: PublicState): string {
@@ -125,6 +127,7 @@ export abstract class JoiningLayer extends MembershipLayer {
       state.accusations.map(([who, by]) => [who as Nick, new Set(by as Nick[])]),
     );
     this.rekeyRequested = state.rekey;
+    this.banned = (state.banned ?? []).map(([nick, lt]) => ({ nick: nick as Nick, lt }));
     if (state.previous) {
       // Kept only to verify a LEAVE still in flight under it; we never held its keys.
       const p = state.previous;
@@ -153,7 +156,8 @@ export abstract class JoiningLayer extends MembershipLayer {
       const s = this.sessions.get(asSid(toHex(l.sid)));
       if (!s) return 'state-limbo-mismatch';
       for (const [i, next] of l.confirmed) if (i < s.confirmed.length) s.confirmed[i] = next;
-      for (const i of l.shares) if (i < s.shares.length && !s.own) s.shares[i] = EMPTY;
+      for (const [i, z] of l.shares) if (i < s.shares.length && !s.own) s.shares[i] = z;
+      if (l.kcs && !s.own) s.joinerKcs = l.kcs;
     }
     this.setPhase('waiting-for-members', 'following the room');
     return 'accepted';
@@ -185,10 +189,14 @@ export abstract class JoiningLayer extends MembershipLayer {
       pendingLeavers: [...this.pendingLeavers],
       accusations: [...this.accusations].map(([who, by]) => [who, [...by]] as [string, string[]]),
       rekey: this.rekeyRequested,
+      ...(this.banned.length
+        ? { banned: this.banned.map((b) => [b.nick, b.lt] as [string, Uint8Array]) }
+        : {}),
       limbo: this.limboOnCurrent().map((s) => ({
         sid: s.sidBytes,
         confirmed: s.confirmed.flatMap((n, i) => (n ? [[i, n] as [number, Uint8Array]] : [])),
-        shares: s.shares.flatMap((z, i) => (z ? [i] : [])),
+        shares: s.shares.flatMap((z, i) => (z ? [[i, z] as [number, Uint8Array]] : [])),
+        ...(s.joinerKcs ? { kcs: [...s.joinerKcs] } : {}),
         createdSeq: s.createdSeq,
       })),
     };

@@ -3,7 +3,7 @@
 import { CryptoError } from './crypto';
 import type { Body } from './codec';
 import { encodeFrame } from './codec';
-import { authToken, confirmation, ringSecret, sessionKey, xor } from './derive';
+import { authToken, boundHistory, confirmation, ringSecret, sessionKey, xor } from './derive';
 import type { Session } from './session';
 import { encodePublicState } from './state-transfer';
 import type { Nick, Participant, Seq, SignKeyPair } from './types';
@@ -22,13 +22,21 @@ export abstract class KeyingLayer extends EngineBase {
     if (!session.indexByNick.has(this.nick)) return;
     const c = this.current as Session;
     const isJoiner = session.joiner === this.nick;
-    session.parentTranscript = isJoiner ? EMPTY : this.transcriptHead(c);
+    session.parentTranscript = isJoiner ? EMPTY : this.parentBinding(c);
     if (session.kind === 'join' && this.frontJoinSession() !== session) {
       session.deferred = true;
       this.arm(`stall:${session.sid}`, this.stallMs);
       return;
     }
     this.contribute(session, seq);
+  }
+
+  /**
+   * What our confirmation of a child of `c` binds: the CHAT transcript head and the chain over
+   * every ordered event since `c` became current, as of now (the child's creation event).
+   */
+  protected parentBinding(c: Session): Uint8Array {
+    return boundHistory(this.crypto, this.transcriptHead(c), this.history);
   }
 
   /** The join session of the earliest pending joiner that has one on the current session. */
@@ -59,8 +67,7 @@ export abstract class KeyingLayer extends EngineBase {
     if (!eph || !bytesEqual(eph.publicKey, (session.participants[index] as Participant).eph)) {
       return; // not ours to take part in (e.g. an attempt we no longer hold keys for)
     }
-    const parentTranscript =
-      session.parentTranscript ?? (isJoiner ? EMPTY : this.transcriptHead(c));
+    const parentTranscript = session.parentTranscript ?? (isJoiner ? EMPTY : this.parentBinding(c));
     const own = this.newOwnPart(index, eph, parentTranscript);
     session.own = own;
     const n = session.participants.length;
@@ -138,6 +145,7 @@ export abstract class KeyingLayer extends EngineBase {
     if (index === session.joinerIndex) return 'wrong-message-for-session';
     if (session.shares[index]) return 'duplicate-contribution';
     session.shares[index] = z;
+    if (this.sharesFailed(session, event)) return 'accepted';
     // Members are working on this session: if we are waiting to contribute, wait no longer.
     if (session.deferred) this.contribute(session, event.seq);
     const own = session.own;
@@ -176,6 +184,7 @@ export abstract class KeyingLayer extends EngineBase {
     if (session.shares[index]) return 'duplicate-contribution';
     session.shares[index] = body.z;
     session.joinerKcs = body.kcs;
+    if (this.sharesFailed(session, event)) return 'accepted';
     if (session.own && session.own.index !== index)
       this.checkJoinerToken(session, body.kcs, event.seq);
     this.afterProgress(session, event.seq);
@@ -212,6 +221,35 @@ export abstract class KeyingLayer extends EngineBase {
       this.sendTimeout(session, [session.joiner as Nick], true);
     }
   }
+
+  /**
+   * The shares of a session are public, and they telescope around the ring: once all are in,
+   * anyone can see whether they add up to zero. When they do not, every client opens the same
+   * blame round at this same event (docs/PROTOCOL.md "Accountability", rule 2).
+   */
+  protected sharesFailed(session: Session, event: { seq: Seq; at: number }): boolean {
+    if (!session.allShares()) return false;
+    const shares = session.shares as Uint8Array[];
+    if (shares.some((z) => z.length !== 32)) return false; // not known to this observer
+    const sum = shares.reduce((acc, z) => xor(acc, z), new Uint8Array(32));
+    if (sum.every((b) => b === 0)) return false;
+    if (session.own) session.own.inconsistent = true;
+    this.warn(
+      'inconsistent-shares',
+      `shares of ${session.sid.slice(0, 12)} do not add up`,
+      event.seq,
+    );
+    this.openBlame(session, 'inconsistent-shares', null, event.seq, event.at);
+    return true;
+  }
+
+  protected abstract openBlame(
+    session: Session,
+    cause: 'inconsistent-shares' | 'veto',
+    vetoer: Nick | null,
+    seq: Seq,
+    at: number,
+  ): void;
 
   protected afterProgress(session: Session, seq: Seq): void {
     this.emit({ type: 'progress', progress: session.progress(), seq });
@@ -284,12 +322,14 @@ export abstract class KeyingLayer extends EngineBase {
             `${who.nick} confirmed a different key or transcript`,
             event.seq,
           );
+          own.mismatched.add(who.nick);
           this.sendTimeout(session, [who.nick], false);
         }
       } else if (index === session.joinerIndex) {
         const expected = confirmation(this.crypto, own.sk, session.sidBytes, who, EMPTY);
         if (!this.crypto.constantTimeEqual(expected, body.conf)) {
           this.warn('key-mismatch', `joiner ${who.nick} confirmed a different key`, event.seq);
+          own.mismatched.add(who.nick);
         }
       }
     }

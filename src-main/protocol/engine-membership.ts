@@ -2,14 +2,15 @@
 // evictions and rekeys (PROTOCOL.md rules 1, 3, 4, 6, 7).
 import type { Body } from './codec';
 import { encodeFrame } from './codec';
-import { deriveSid, sortParticipants, transcriptStart } from './derive';
+import { deriveSid, historyStart, sortParticipants, transcriptStart } from './derive';
 import type { SessionKind } from './events';
 import { Session } from './session';
 import type { TransitionReason } from './transitions';
 import type { Nick, Participant, Seq } from './types';
-import { asSid, toHex } from './types';
+import { asSid, bytesEqual, toHex } from './types';
 import type { PendingJoiner, Ordered } from './engine-base';
 import { KeyingLayer } from './engine-keying';
+import { blameSentence } from './blame-text';
 
 export abstract class MembershipLayer extends KeyingLayer {
   /** The sessions that should be in limbo on the current session, from the pending lists. */
@@ -19,7 +20,7 @@ export abstract class MembershipLayer extends KeyingLayer {
     list: Participant[];
   }[] {
     const c = this.current;
-    if (!c) return [];
+    if (!c || this.blame) return []; // nothing is built while a blame round is open
     const base: Participant[] = [];
     c.participants.forEach((p, i) => {
       const next = c.confirmed[i];
@@ -27,6 +28,8 @@ export abstract class MembershipLayer extends KeyingLayer {
         base.push({ nick: p.nick, lt: p.lt, eph: next });
     });
     if (base.length === 0) return [];
+    // A member whose next key was revealed builds nothing until its replacement is ordered.
+    if (base.some((p) => this.burned.has(p.nick))) return [];
     const out: { kind: SessionKind; joiner: PendingJoiner | null; list: Participant[] }[] = [];
     for (const j of this.pendingJoiners) {
       const list = sortParticipants([...base, { nick: j.nick, lt: j.lt, eph: j.eph }]);
@@ -139,6 +142,8 @@ export abstract class MembershipLayer extends KeyingLayer {
         { seq, hash: transcriptStart(this.crypto, winner.own.sk, winner.sidBytes) },
       ];
     }
+    this.history = historyStart(this.crypto, winner.sidBytes);
+    this.burned.clear();
     this.clearPairKeyCache();
     this.pendingJoiners = this.pendingJoiners.filter((j) => !winner.indexByNick.has(j.nick));
     this.pendingLeavers = new Set(
@@ -156,7 +161,51 @@ export abstract class MembershipLayer extends KeyingLayer {
       this.setPhase('left', 'the room continues without us');
     }
     this.reconcile(seq, at, { kind: 'superseded', by: winner.sid });
+    this.releaseHeld(seq);
   }
+
+  /** Send the chats that waited for a session without departed participants (or fail them). */
+  protected releaseHeld(seq: Seq): void {
+    if (this.held.length === 0) return;
+    const c = this.current;
+    if (!this.isMember || !c?.own?.sk) {
+      if (this.mode === 'attached' && this.isMember === false && this.phase === 'left') {
+        for (const h of this.held.splice(0)) {
+          this.emit({
+            type: 'chat-failed',
+            ...(h.id === undefined ? {} : { id: h.id }),
+            text: h.text,
+            reason: 'we are no longer a member of the room',
+          });
+        }
+      }
+      return;
+    }
+    if (this.sendingBlocked()) return;
+    void seq;
+    for (const h of this.held.splice(0)) {
+      this.emit({ type: 'chat-released', ...(h.id === undefined ? {} : { id: h.id }), sid: c.sid });
+      this.sendChat(h.text, h.id);
+    }
+  }
+
+  /**
+   * Why a new chat may not be encrypted now: someone whose LEAVE, departure or eviction is
+   * ordered is still in the current session, or a participant's confirmation disagreed with
+   * our key or transcript (its view of the room differs). Null when sending is fine.
+   */
+  protected sendingBlocked(): string | null {
+    const c = this.current;
+    if (!c) return null;
+    const leaving = c.members.filter((m) => this.pendingLeavers.has(m) && m !== this.nick);
+    if (leaving.length > 0) return `waiting for the room to re-key without ${leaving.join(', ')}`;
+    const odd = [...(c.own?.mismatched ?? [])];
+    if (odd.length > 0)
+      return `waiting for the room to re-key: ${odd.join(', ')} saw a different room`;
+    return null;
+  }
+
+  protected abstract sendChat(text: string, id?: string): void;
 
   protected departure(
     nick: Nick,
@@ -172,13 +221,19 @@ export abstract class MembershipLayer extends KeyingLayer {
     const c = this.current;
     if (!c || !c.indexByNick.has(nick) || this.pendingLeavers.has(nick)) return;
     this.pendingLeavers.add(nick);
+    this.burned.delete(nick);
     this.emit({ type: 'member-left', nick, sid: c.sid, seq, reason: how });
     if (nick === this.nick) {
       this.setPhase('left', `we ${how === 'evicted' ? 'were evicted' : 'left'}`);
     }
     if (c.members.every((m) => this.pendingLeavers.has(m))) {
+      this.blame = null;
       this.conversationEnded(c, seq, at);
       return;
+    }
+    // A participant of an open blame round left before revealing: the round may end now.
+    if (this.blame?.need.includes(nick) && !this.blame.revealed.has(nick)) {
+      this.revealerGone(nick, seq, at);
     }
     this.reconcile(seq, at, { kind: 'participant-left', nick });
   }
@@ -212,13 +267,22 @@ export abstract class MembershipLayer extends KeyingLayer {
     const c = this.current;
     if (session !== c) return 'not-current-session';
     if (this.pendingLeavers.has(event.nick)) return 'ignored: accuser is leaving';
+    const round = this.blame;
+    const forRound = round !== null && bytesEqual(body.stalled, round.sidBytes);
     const stalled = this.sessions.get(asSid(toHex(body.stalled)));
-    if (!stalled || stalled.parent !== c.sid || stalled.status !== 'in-limbo')
+    // Accusations name a session in limbo on C, the open blame round, or C itself (a
+    // confirmation that disagreed with the accuser's key or transcript, sent once C won).
+    const aboutCurrent = stalled === c && body.veto !== true;
+    if (
+      !forRound &&
+      !aboutCurrent &&
+      (!stalled || stalled.parent !== c.sid || stalled.status !== 'in-limbo')
+    )
       return 'ignored: stale timeout';
-    const badToken =
-      body.veto === true &&
-      stalled.kind === 'join' &&
-      body.accused.every((a) => a === stalled.joiner);
+    if (body.veto === true) {
+      if (forRound || !stalled) return 'ignored: a blame round is open';
+      return this.onVeto(stalled, body.accused as Nick[], event);
+    }
     for (const accused of body.accused as Nick[]) {
       if (accused === event.nick) continue;
       const set = this.accusations.get(accused) ?? new Set<Nick>();
@@ -232,15 +296,28 @@ export abstract class MembershipLayer extends KeyingLayer {
             `${accused} evicted after timeouts by ${[...set].join(', ')}`,
             event.seq,
           );
+          this.emit({
+            type: 'blame',
+            nick: accused,
+            cause: 'reported-by-majority',
+            message: blameSentence(
+              accused,
+              'reported-by-majority',
+              { joiner: null, vetoer: null },
+              true,
+            ),
+            sid: stalled?.sid ?? c.sid,
+            seq: event.seq,
+            removed: true,
+          });
           this.departure(accused, 'evicted', event.seq, event.at);
         }
+      } else if (forRound && round.joiner === accused && !round.revealed.has(accused)) {
+        // The joiner of a failed session never revealed: it is the one that stalls the round.
+        if (set.size * 2 > members) this.revealerGone(accused, event.seq, event.at);
       } else if (this.pendingJoiners.some((j) => j.nick === accused)) {
-        if (badToken || set.size * 2 > members) {
-          this.warn(
-            'eviction',
-            `joiner ${accused} dropped (${badToken ? 'bad token' : 'timeout'})`,
-            event.seq,
-          );
+        if (set.size * 2 > members) {
+          this.warn('eviction', `joiner ${accused} dropped (timeout)`, event.seq);
           this.pendingJoiners = this.pendingJoiners.filter((j) => j.nick !== accused);
           this.reconcile(event.seq, event.at, { kind: 'joiner-dropped', nick: accused });
         }
@@ -249,15 +326,30 @@ export abstract class MembershipLayer extends KeyingLayer {
     return 'accepted';
   }
 
+  /** Implemented by the accountability layer: a veto opens a blame round (or blames the vetoer). */
+  protected abstract onVeto(
+    stalled: Session,
+    accused: Nick[],
+    event: Extract<Ordered, { kind: 'message' }>,
+  ): string;
+
+  /** Implemented by the accountability layer: a participant that had to reveal is gone. */
+  protected abstract revealerGone(nick: Nick, seq: Seq, at: number): void;
+
   protected onRekey(session: Session, event: { seq: Seq; at: number }): string {
     if (session !== this.current) return 'not-current-session';
+    if (this.blame) return 'ignored: a blame round is open';
     if (this.limboOnCurrent().length > 0) return 'ignored: a session is already in limbo';
     this.rekeyRequested = true;
     this.reconcile(event.seq, event.at, { kind: 'created', detail: 'rekey' });
     return 'accepted';
   }
 
-  protected override sendTimeout(stalled: Session, accused: Nick[], veto: boolean): void {
+  protected override sendTimeout(
+    stalled: { sidBytes: Uint8Array },
+    accused: Nick[],
+    veto: boolean,
+  ): void {
     const c = this.current;
     const own = c?.own;
     if (!c || !own || !c.indexByNick.has(this.nick) || accused.length === 0) return;

@@ -24,7 +24,8 @@ import {
 import type { Nick, Participant } from './types';
 import { asSeq, asSid, toHex } from './types';
 import type { EngineConfig, Ordered, DropReason } from './engine-base';
-import { MAX_BUFFER } from './engine-base';
+import { EMPTY, MAX_BUFFER } from './engine-base';
+import { historyNext } from './derive';
 import { ChatLayer } from './engine-chat';
 
 /** Message type names by their code on the wire, for the debug log. */
@@ -48,7 +49,7 @@ export class RoomEngine extends ChatLayer {
         this.onTimer(input.key, input.at);
         break;
       case 'send-chat':
-        this.sendChat(input.text);
+        this.sendChat(input.text, input.id);
         break;
       case 'leave':
         this.sendLeave();
@@ -58,6 +59,7 @@ export class RoomEngine extends ChatLayer {
         break;
       case 'restored':
         this.rearmTimers();
+        this.announceRestored();
         break;
       default: {
         const never: never = input;
@@ -116,6 +118,19 @@ export class RoomEngine extends ChatLayer {
       buffer: this.buffer.map((e) => ({ ...e })),
       phase: this.phase,
       genesisKeys: [...this.genesisKeys],
+      history: this.history,
+      held: this.held.map((h) => ({ ...h })),
+      burned: [...this.burned],
+      banned: this.banned.map((b) => ({ nick: b.nick, lt: b.lt })),
+      ...(this.blame
+        ? {
+            blame: {
+              ...this.blame,
+              participants: this.blame.participants.map((p) => ({ ...p })),
+              revealed: [...this.blame.revealed],
+            },
+          }
+        : {}),
     };
     return encodeSnapshot(snapshot);
   }
@@ -148,7 +163,33 @@ export class RoomEngine extends ChatLayer {
     );
     engine.phase = x.phase as JoinPhase;
     for (const [k, g] of x.genesisKeys) engine.genesisKeys.set(k, g);
+    engine.history = x.history ?? EMPTY;
+    engine.held = (x.held ?? []).map((h) => (h.id === undefined ? { text: h.text } : { ...h }));
+    engine.burned = new Set((x.burned ?? []) as Nick[]);
+    engine.banned = (x.banned ?? []).map((b) => ({ nick: b.nick as Nick, lt: b.lt }));
+    if (x.blame) {
+      const b = x.blame;
+      engine.blame = {
+        ...b,
+        sid: asSid(b.sid),
+        participants: b.participants.map((p) => ({ ...p, nick: p.nick as Nick })),
+        joiner: b.joiner as Nick | null,
+        vetoer: b.vetoer as Nick | null,
+        need: b.need as Nick[],
+        revealed: new Map(b.revealed.map(([n, s]) => [n as Nick, s])),
+      };
+    }
     return engine;
+  }
+
+  /**
+   * After a restart, say where we stand without being asked: every session that is not dead,
+   * marked restored, and the join phase (the host adds its connection phase).
+   */
+  protected announceRestored(): void {
+    const seq = asSeq(this.lastSeq);
+    for (const s of this.sessions.values()) if (s.status !== 'dead') this.emitSession(s, seq, true);
+    this.emit({ type: 'join-phase', phase: this.phase, detail: 'restored' });
   }
 
   protected rearmTimers(): void {
@@ -162,11 +203,31 @@ export class RoomEngine extends ChatLayer {
     }
     if (this.draining) this.arm(`drain:${this.draining.sid}`, this.drainMs);
     if (this.isMember && this.rekeyIntervalMs > 0) this.arm('rekey', this.rekeyIntervalMs);
+    if (this.blame && this.isMember) this.arm(`reveal:${this.blame.sid}`, this.limboTimeoutMs);
   }
 
   protected override onOrdered(event: Ordered): void {
     if (event.seq <= this.lastSeq) return; // replayed by the host: already applied
+    if (this.mode !== 'idle' && this.lastSeq > 0 && event.seq !== this.lastSeq + 1) {
+      // Never process past a gap: the host must resume from lastSeq (its link does).
+      this.warn(
+        'seq-gap',
+        `events ${this.lastSeq + 1}..${event.seq - 1} are missing; waiting for the relay to resend them`,
+        event.seq,
+      );
+      return;
+    }
     this.lastSeq = event.seq;
+    if (this.mode === 'attached') {
+      this.history = historyNext(
+        this.crypto,
+        this.history,
+        event.seq,
+        event.kind,
+        event.nick,
+        event.kind === 'message' ? event.data : EMPTY,
+      );
+    }
     if (this.mode === 'detached' || this.mode === 'idle') {
       if (event.kind !== 'joined' || event.nick !== this.nick) this.pushBuffer(event);
     }
@@ -240,6 +301,7 @@ export class RoomEngine extends ChatLayer {
     const frame = parsed.value;
     if (frame.type !== 'JOIN_REQUEST') this.sawConversation = true;
     if (frame.type === 'JOIN_REQUEST') return this.onJoinRequest(frame, event);
+    if (frame.type === 'REVEAL') return this.onReveal(frame, event);
     if (frame.type === 'SESSION_CONFIRMATION' && !this.sessions.has(asSid(toHex(frame.sid!)))) {
       return this.onGenesisConfirmation(frame, event);
     }
@@ -352,6 +414,10 @@ export class RoomEngine extends ChatLayer {
         .map((p) => p.nick);
       this.sendTimeout(session, missing, false);
       this.arm(key, this.limboTimeoutMs);
+      return;
+    }
+    if (key.startsWith('reveal:')) {
+      this.onRevealTimer(key);
       return;
     }
     if (key.startsWith('stall:')) {

@@ -9,7 +9,7 @@ export type EngineInput =
   | { kind: 'left'; seq: Seq; nick: Nick; at: number }
   | { kind: 'message'; seq: Seq; nick: Nick; data: Uint8Array; at: number }
   | { kind: 'timer'; key: string; at: number }
-  | { kind: 'send-chat'; text: string; at: number }
+  | { kind: 'send-chat'; text: string; at: number; id?: string }
   | { kind: 'leave'; at: number }
   | { kind: 'rekey'; at: number }
   /** After restoring from a snapshot: re-arm the timers the previous process had armed. */
@@ -39,6 +39,8 @@ export type AppEvent =
       seq: Seq;
       parent: Sid | null;
       kind: SessionKind;
+      /** Set on the announcement of a session restored from a snapshot at start. */
+      restored?: boolean;
     }
   | { type: 'member-joining'; nick: Nick; sid: Sid; seq: Seq }
   | { type: 'member-joined'; nick: Nick; sid: Sid; seq: Seq }
@@ -56,7 +58,37 @@ export type AppEvent =
       fingerprint: string;
     }
   | { type: 'warning'; code: WarningCode; message: string; seq?: Seq }
+  /**
+   * A participant proven to have misbehaved, decided at one ordered event by every honest
+   * client alike (docs/PROTOCOL.md "Accountability"). `message` is the sentence users see.
+   */
+  | {
+      type: 'blame';
+      nick: Nick;
+      cause: BlameCause;
+      message: string;
+      sid: Sid;
+      seq: Seq;
+      removed: boolean;
+    }
+  /** A blame round opened on a failed session: `need` must reveal their ephemeral secrets. */
+  | { type: 'blame-round'; sid: Sid; cause: 'inconsistent-shares' | 'veto'; need: Nick[]; seq: Seq }
+  /**
+   * Our chat waits: someone whose departure is ordered is still in the current session, so
+   * nothing new is encrypted to it; it goes out under the next session (or fails).
+   */
+  | { type: 'chat-held'; id?: string; text: string; reason: string }
+  | { type: 'chat-released'; id?: string; sid: Sid }
+  | { type: 'chat-failed'; id?: string; text: string; reason: string }
   | { type: 'log'; seq: Seq; eventType: string; size: number; outcome: string };
+
+export type BlameCause =
+  | 'wrong-share'
+  | 'false-veto'
+  | 'bad-joiner-token'
+  | 'bad-reveal'
+  | 'no-reveal'
+  | 'reported-by-majority';
 
 export type WarningCode =
   | 'transcript-mismatch'
@@ -68,6 +100,9 @@ export type WarningCode =
   | 'bad-member-token'
   | 'sid-collision'
   | 'state-transfer'
+  | 'blame'
+  | 'blame-round'
+  | 'seq-gap'
   /** Raised by the client (trust on first use), not the engine. */
   | 'identity-key-changed';
 

@@ -90,6 +90,26 @@ export const engineSnapshotSchema = v.object({
   genesisKeys: v.array(
     v.tuple([v.string(), v.object({ eph: keyPair, sk: anyBytes, next: keyPair })]),
   ),
+  // Added with accountability (docs/PROTOCOL.md); absent in older snapshots, which still load.
+  history: v.optional(anyBytes),
+  held: v.optional(v.array(v.object({ text: v.string(), id: v.optional(v.string()) }))),
+  burned: v.optional(v.array(v.string())),
+  banned: v.optional(v.array(v.object({ nick: v.string(), lt: anyBytes }))),
+  blame: v.optional(
+    v.object({
+      sid: v.string(),
+      sidBytes: anyBytes,
+      cause: v.picklist(['inconsistent-shares', 'veto']),
+      participants: v.array(participant),
+      joiner: v.nullable(v.string()),
+      shares: v.array(anyBytes),
+      joinerKcs: v.nullable(v.array(v.nullable(anyBytes))),
+      vetoer: v.nullable(v.string()),
+      need: v.array(v.string()),
+      revealed: v.array(v.tuple([v.string(), anyBytes])),
+      openedSeq: v.number(),
+    }),
+  ),
 });
 
 export type EngineSnapshot = v.InferOutput<typeof engineSnapshotSchema>;

@@ -35,11 +35,16 @@ export const publicStateSchema = v.strictObject({
   pendingLeavers: v.array(nick),
   accusations: v.array(v.tuple([nick, v.array(nick)])),
   rekey: v.boolean(),
+  /** Participants blamed in this room (nick, LT): their join requests are refused. */
+  banned: v.optional(v.array(v.tuple([nick, bytes32]))),
   limbo: v.array(
     v.strictObject({
       sid: bytes32,
       confirmed: v.array(v.tuple([v.number(), bytes32])),
-      shares: v.array(v.number()),
+      /** Every share that arrived, with its public value z (a blame round needs them). */
+      shares: v.array(v.tuple([v.number(), bytes32])),
+      /** The joiner's tokens, once its JOINER_AUTH arrived (a veto is judged on them). */
+      kcs: v.optional(v.array(v.nullable(bytes32))),
       createdSeq: v.number(),
     }),
   ),

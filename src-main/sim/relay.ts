@@ -29,6 +29,10 @@ export interface SimClient {
   /** Transform applied to everything this client sends (for misbehaving clients). */
   tamper?: (data: Uint8Array) => Uint8Array | null;
   membersBefore: Nick[];
+  /** Seqs the relay withholds from this client once (a gap it must notice and resume over). */
+  drop: Set<number>;
+  /** Seqs this client noticed missing (its engine's seq-gap warnings). */
+  gaps: number[];
 }
 
 export async function ready(): Promise<void> {
@@ -92,6 +96,8 @@ export class SimRelay {
       connected: true,
       silent: opts.silent ?? false,
       membersBefore,
+      drop: new Set(),
+      gaps: [],
     };
     this.clients.set(name, client);
     return client;
@@ -142,6 +148,11 @@ export class SimRelay {
         }
         case 'event':
           c.events.push(e.event);
+          if (e.event.type === 'warning' && e.event.code === 'seq-gap') {
+            // What the client's link does on a gap: resume from the last processed seq.
+            c.gaps.push(c.engine.lastProcessedSeq + 1);
+            c.cursor = c.engine.lastProcessedSeq;
+          }
           break;
         case 'arm-timer':
           c.timers.set(e.key, this.clock + e.afterMs);
@@ -159,6 +170,7 @@ export class SimRelay {
     const event = this.log[c.cursor];
     if (!event || !c.connected) return false;
     c.cursor++;
+    if (c.drop.delete(event.seq)) return true; // withheld by the relay, this once
     const input: EngineInput =
       event.kind === 'joined' && event.nick === c.nick
         ? { ...event, membersBefore: c.membersBefore }

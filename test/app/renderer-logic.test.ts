@@ -57,6 +57,8 @@ function room(over: Partial<RoomState>): RoomState {
     sessions: [],
     cannotSend: 'not yet',
     verification: null,
+    blames: [],
+    held: 0,
     ...over,
   };
 }

@@ -162,6 +162,41 @@ describe('headless clients over a real relay', () => {
     await exchange([alice, bob2, carol2, gina], 'rejoined');
   }, 240_000);
 
+  it('a client killed and restarted within the grace period announces its restored session unasked', async () => {
+    const room = 'restored';
+    const a = client('ada', room);
+    a.command({ cmd: 'join' });
+    await a.waitFor((e) => e.event === 'join-phase' && e['phase'] === 'member', 30_000, 'ada in');
+    const b = client('ben', room);
+    await b.waitFor((e) => e.event === 'ready', 30_000, 'ready');
+    b.command({ cmd: 'join' });
+    const sid = await converge([a, b], ['ada', 'ben']);
+    b.kill('SIGKILL');
+    await b.exited;
+    const b2 = client('ben', room);
+    // No `state` command is sent to b2: the events alone must say where it stands.
+    const restored = await b2.waitFor(
+      (e) => e.event === 'session' && e['restored'] === true && e['status'] === 'current',
+      20_000,
+      'restored session event',
+    );
+    expect(restored['sid']).toBe(sid);
+    expect((restored['members'] as string[]).sort()).toEqual(['ada', 'ben']);
+    const phase = await b2.waitFor((e) => e.event === 'join-phase' && e['restored'] === true);
+    expect(phase['phase']).toBe('member');
+    await b2.waitFor((e) => e.event === 'connection' && e['state'] === 'connected', 20_000, 'back');
+    expect(b2.events.filter((e) => e.event === 'state')).toEqual([]);
+    // A `join` of the room it already holds says the same again.
+    const before = b2.events.length;
+    b2.command({ cmd: 'join' });
+    const again = await b2.next((e) => e.event === 'session' && e['restored'] === true);
+    expect(again['sid']).toBe(sid);
+    expect(
+      b2.events.slice(before).some((e) => e.event === 'joining' && e['restored'] === true),
+    ).toBe(true);
+    await exchange([a, b2], 'restored');
+  }, 90_000);
+
   it('a relay restart in the middle of a conversation: the room works again within 10 s', async () => {
     const room = 'restart';
     const a = client('ann', room);

@@ -35,6 +35,7 @@ const samples: { [T in MessageTypeName]: Body<T> } = {
   LEAVE: { index: 4 },
   REKEY: { index: 0 },
   TIMEOUT: { index: 1, stalled: b32(14), accused: ['erin', 'frank'], veto: true },
+  REVEAL: { index: 2, secret: b32(15), session: b32(16), next: b32(17) },
 };
 
 describe('codec', () => {

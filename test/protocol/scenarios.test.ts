@@ -271,9 +271,10 @@ describe('hostile input', () => {
     expect(dropped(relay, 'alice')).toContain('bad-signature');
   });
 
-  it('a well-signed but inconsistent share never yields a key: the room keeps its session', () => {
+  it('a well-signed but inconsistent share never yields a key; its sender is blamed and removed', () => {
+    // Issue 11 replaced the old limitation (the change stayed blocked and nobody was blamed):
+    // the blame round of docs/PROTOCOL.md "Accountability" traces the share to carol.
     const relay = room(['alice', 'bob', 'carol'], 'bad-share');
-    const before = relay.client('alice').engine.current!.sid;
     const carol = relay.client('carol');
     carol.tamper = (data) =>
       data[1] !== 2
@@ -284,18 +285,22 @@ describe('hostile input', () => {
           });
     relay.join('dave');
     relay.settle(30_000);
-    for (const name of ['alice', 'bob', 'carol']) {
-      expect(relay.client(name).engine.current!.sid).toBe(before);
-    }
-    expect(relay.client('dave').engine.isMember).toBe(false);
+    assertConverged(relay, ['alice', 'bob', 'dave']);
+    expect(relay.client('carol').engine.isMember).toBe(false);
     expect(
       warnings(relay, 'alice').some(
         (w) => w.type === 'warning' && w.code === 'inconsistent-shares',
       ),
     ).toBe(true);
+    expect(
+      warnings(relay, 'alice').some(
+        (w) => w.type === 'warning' && w.code === 'blame' && w.message.startsWith('carol'),
+      ),
+    ).toBe(true);
     relay.say('bob', 'still talking');
     relay.settle(1_000);
     expect(messagesOf(relay.client('alice')).map((m) => m.text)).toContain('still talking');
+    expect(messagesOf(relay.client('carol')).map((m) => m.text)).not.toContain('still talking');
   });
 
   it('random garbage never crashes and never changes state', () => {

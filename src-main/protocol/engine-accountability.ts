@@ -1,0 +1,295 @@
+// Accountability (docs/PROTOCOL.md "Accountability"): a failed session opens a blame round in
+// which its participants reveal their ephemeral secrets for it; every client then recomputes,
+// from public data and those secrets alone, who sent a wrong share or who lied in a veto, and
+// removes that participant at the same ordered event. The revealed keys are dead: every session
+// built with them dies when the round opens, and members announce replacement next keys.
+import type { Body, ParsedFrame } from './codec';
+import { decodeBody, encodeFrame, verifyFrame } from './codec';
+import { CryptoError } from './crypto';
+import { authToken, ringSecret, tripleDhFromEphemerals, xor } from './derive';
+import type { BlameCause } from './events';
+import { blameSentence } from './blame-text';
+import type { Session } from './session';
+import type { Nick, Participant, Seq, SignKeyPair } from './types';
+import { bytesEqual, toHex } from './types';
+import type { BlameRound, Ordered } from './engine-base';
+import { MembershipLayer } from './engine-membership';
+
+type MessageEvent = Extract<Ordered, { kind: 'message' }>;
+
+export abstract class AccountabilityLayer extends MembershipLayer {
+  /** Rule 2 and 3: a failed session's participants must reveal; nothing is built meanwhile. */
+  protected override openBlame(
+    session: Session,
+    cause: 'inconsistent-shares' | 'veto',
+    vetoer: Nick | null,
+    seq: Seq,
+    at: number,
+  ): void {
+    const c = this.current;
+    if (!c || this.blame) return;
+    const need = cause === 'veto' ? [vetoer as Nick, session.joiner as Nick] : [...session.members];
+    const round: BlameRound = {
+      sid: session.sid,
+      sidBytes: session.sidBytes,
+      cause,
+      participants: session.participants.map((p) => ({ ...p })),
+      joiner: session.joiner,
+      shares: session.shares.map((z) => z ?? new Uint8Array(0)),
+      joinerKcs: session.joinerKcs ? [...session.joinerKcs] : null,
+      vetoer,
+      need,
+      revealed: new Map(),
+      openedSeq: seq,
+    };
+    this.blame = round;
+    for (const n of need) if (c.indexByNick.has(n) && n !== session.joiner) this.burned.add(n);
+    const why = { kind: 'obsolete' as const, detail: `blame round on ${session.sid.slice(0, 12)}` };
+    for (const s of this.limboOnCurrent()) this.kill(s, why, seq, at);
+    // The joiner's join key is about to be public: this attempt is over (an honest joiner asks
+    // again at once, with a fresh key).
+    if (session.joiner) {
+      this.pendingJoiners = this.pendingJoiners.filter((j) => j.nick !== session.joiner);
+    }
+    this.clearPairKeyCache();
+    const text =
+      cause === 'veto'
+        ? `${vetoer} vetoed ${session.joiner}: ${vetoer} and ${session.joiner} reveal their keys for the failed session`
+        : `the key contributions did not add up: ${need.join(', ')} reveal their keys for the failed session`;
+    this.warn('blame-round', text, seq);
+    this.emit({ type: 'blame-round', sid: session.sid, cause, need, seq });
+    if (need.includes(this.nick)) this.sendReveal(round, session);
+    if (this.isMember) this.arm(`reveal:${session.sid}`, this.limboTimeoutMs);
+  }
+
+  /** Reveal our ephemeral secret of the failed session (members: and replace our next key). */
+  protected sendReveal(round: BlameRound, session: Session): void {
+    const index = session.indexByNick.get(this.nick);
+    if (index === undefined) return;
+    const eph = (session.participants[index] as Participant).eph;
+    const c = this.current;
+    if (session.joiner === this.nick) {
+      const attempt = this.joinAttempts.get(toHex(eph));
+      if (!attempt) return;
+      const body: Body<'REVEAL'> = { index, secret: attempt.secretKey.slice(0, 32) };
+      this.send(encodeFrame(this.crypto, 'REVEAL', round.sidBytes, body, attempt.secretKey));
+      this.joinAttempts.delete(toHex(eph));
+      this.sendJoinRequest();
+      return;
+    }
+    const own = c?.own;
+    const cIndex = c?.indexByNick.get(this.nick);
+    if (!c || !own?.next || cIndex === undefined || !bytesEqual(own.next.publicKey, eph)) return;
+    const old = own.next;
+    own.next = this.crypto.signKeyPair();
+    const body: Body<'REVEAL'> = {
+      index: cIndex,
+      secret: old.secretKey.slice(0, 32),
+      session: round.sidBytes,
+      next: own.next.publicKey,
+    };
+    this.send(encodeFrame(this.crypto, 'REVEAL', c.sidBytes, body, own.eph.secretKey));
+  }
+
+  protected abstract sendJoinRequest(): void;
+
+  /** A REVEAL: checked against the round, the sender's key in the failed session, and stored. */
+  protected onReveal(frame: ParsedFrame, event: MessageEvent): string {
+    if (this.mode !== 'attached') return 'ignored: not following the room yet';
+    const round = this.blame;
+    const c = this.current;
+    if (!round || !c) return 'ignored: no blame round';
+    const fromJoiner = bytesEqual(frame.sid as Uint8Array, round.sidBytes);
+    if (!fromJoiner && !bytesEqual(frame.sid as Uint8Array, c.sidBytes)) {
+      return 'ignored: stale reveal';
+    }
+    const sIndex = round.participants.findIndex((p) => p.nick === event.nick);
+    if (sIndex < 0 || !round.need.includes(event.nick)) return 'sender-not-participant';
+    const cIndex = c.indexByNick.get(event.nick);
+    if (fromJoiner !== (event.nick === round.joiner)) return 'wrong-message-for-session';
+    const signer = fromJoiner
+      ? (round.participants[sIndex] as Participant).eph
+      : cIndex === undefined
+        ? null
+        : (c.participants[cIndex] as Participant).eph;
+    if (!signer) return 'sender-not-participant';
+    const verified = verifyFrame(this.crypto, frame, signer);
+    if (!verified) return 'bad-signature';
+    const body = decodeBody(verified, 'REVEAL');
+    if (!body.ok) return body.error;
+    const b = body.value;
+    if (b.index !== (fromJoiner ? sIndex : cIndex)) return 'sender-index-mismatch';
+    if (!fromJoiner && (!b.session || !bytesEqual(b.session, round.sidBytes) || !b.next)) {
+      return 'body-schema';
+    }
+    if (round.revealed.has(event.nick)) return 'duplicate-contribution';
+    const keys = this.crypto.signKeyPairFromSeed(b.secret);
+    if (!bytesEqual(keys.publicKey, (round.participants[sIndex] as Participant).eph)) {
+      // A signed reveal of a key that is not the sender's: provably false.
+      this.conclude(round, [{ nick: event.nick, cause: 'bad-reveal' }], event.seq, event.at);
+      return 'accepted';
+    }
+    round.revealed.set(event.nick, b.secret);
+    if (!fromJoiner && cIndex !== undefined && b.next) {
+      c.confirmed[cIndex] = b.next;
+      this.burned.delete(event.nick);
+    }
+    this.maybeConclude(round, event.seq, event.at);
+    return 'accepted';
+  }
+
+  /** A participant that had to reveal left, was evicted, or (a joiner) stayed silent. */
+  protected override revealerGone(nick: Nick, seq: Seq, at: number): void {
+    const round = this.blame;
+    if (!round || round.revealed.has(nick)) return;
+    const silentJoiner = nick === round.joiner;
+    round.need = round.need.filter((n) => n !== nick);
+    if (silentJoiner) {
+      this.conclude(round, [{ nick, cause: 'no-reveal' }], seq, at);
+      return;
+    }
+    this.maybeConclude(round, seq, at);
+  }
+
+  protected maybeConclude(round: BlameRound, seq: Seq, at: number): void {
+    if (!round.need.every((n) => round.revealed.has(n))) return;
+    const complete = round.participants.every((p) =>
+      round.cause === 'veto'
+        ? p.nick !== round.vetoer && p.nick !== round.joiner
+          ? true
+          : round.revealed.has(p.nick)
+        : round.revealed.has(p.nick),
+    );
+    this.conclude(round, complete ? this.verdict(round) : [], seq, at);
+  }
+
+  /** Who cheated, recomputed from public data and the revealed secrets (rule 3). */
+  protected verdict(round: BlameRound): { nick: Nick; cause: BlameCause }[] {
+    const keysOf = (p: Participant) => ({
+      nick: p.nick,
+      lt: p.lt,
+      eph: this.crypto.signKeyPairFromSeed(round.revealed.get(p.nick) as Uint8Array) as SignKeyPair,
+    });
+    try {
+      if (round.cause === 'veto') {
+        const v = round.participants.find((p) => p.nick === round.vetoer) as Participant;
+        const j = round.participants.find((p) => p.nick === round.joiner) as Participant;
+        const k = tripleDhFromEphemerals(this.crypto, keysOf(v), keysOf(j));
+        const expected = authToken(this.crypto, k, round.sidBytes, v);
+        const vIndex = round.participants.indexOf(v);
+        const sent = round.joinerKcs?.[vIndex];
+        const tokenOk = !!sent && this.crypto.constantTimeEqual(expected, sent);
+        return tokenOk
+          ? [{ nick: v.nick, cause: 'false-veto' }]
+          : [{ nick: j.nick, cause: 'bad-joiner-token' }];
+      }
+      const n = round.participants.length;
+      const keys = round.participants.map(keysOf);
+      const secrets = keys.map((a, i) =>
+        ringSecret(
+          this.crypto,
+          tripleDhFromEphemerals(this.crypto, a, keys[(i + 1) % n] as (typeof keys)[0]),
+          round.sidBytes,
+        ),
+      );
+      const cheaters: { nick: Nick; cause: BlameCause }[] = [];
+      round.participants.forEach((p, i) => {
+        const z = xor(secrets[i] as Uint8Array, secrets[(i - 1 + n) % n] as Uint8Array);
+        if (!bytesEqual(z, round.shares[i] as Uint8Array)) {
+          cheaters.push({ nick: p.nick, cause: 'wrong-share' });
+        }
+      });
+      return cheaters;
+    } catch (error) {
+      if (!(error instanceof CryptoError)) throw error;
+      return []; // a low-order key in a public list: nobody can be blamed from it
+    }
+  }
+
+  /** Close the round, remove whoever was proven to cheat, and build the sessions again. */
+  protected conclude(
+    round: BlameRound,
+    cheaters: { nick: Nick; cause: BlameCause }[],
+    seq: Seq,
+    at: number,
+  ): void {
+    if (this.blame !== round) return;
+    this.blame = null;
+    this.cancel(`reveal:${round.sid}`);
+    for (const n of round.need) if (!round.revealed.has(n)) this.burned.delete(n);
+    if (cheaters.length === 0) {
+      this.warn(
+        'blame-round',
+        `blame round on ${round.sid.slice(0, 12)} ended: nobody could be blamed`,
+        seq,
+      );
+    }
+    for (const x of cheaters) this.blameParticipant(round, x.nick, x.cause, seq, at);
+    this.reconcile(seq, at, { kind: 'created', detail: 'after a blame round' });
+    this.releaseHeld(seq);
+  }
+
+  protected blameParticipant(
+    round: BlameRound,
+    nick: Nick,
+    cause: BlameCause,
+    seq: Seq,
+    at: number,
+  ): void {
+    const p = round.participants.find((x) => x.nick === nick);
+    if (p && !this.banned.some((b) => b.nick === nick || bytesEqual(b.lt, p.lt))) {
+      this.banned.push({ nick, lt: p.lt });
+    }
+    const member = this.current?.indexByNick.has(nick) === true;
+    const message = blameSentence(nick, cause, round, member);
+    this.warn('blame', message, seq);
+    this.emit({ type: 'blame', nick, cause, message, sid: round.sid, seq, removed: true });
+    this.pendingJoiners = this.pendingJoiners.filter((j) => j.nick !== nick);
+    if (member) this.departure(nick, 'evicted', seq, at);
+  }
+
+  /** A joiner, or the lt of a former cheater, refused for the life of the room. */
+  protected isBanned(nick: Nick, lt: Uint8Array): boolean {
+    return this.banned.some((b) => b.nick === nick || bytesEqual(b.lt, lt));
+  }
+
+  /**
+   * A veto (TIMEOUT with veto) names the joiner of `stalled`. Before the joiner's tokens were
+   * ordered there is nothing it could be about: the vetoer is blamed at once. Otherwise the
+   * vetoer and the joiner reveal, and the token decides (rule 3).
+   */
+  protected override onVeto(stalled: Session, accused: Nick[], event: MessageEvent): string {
+    if (stalled.kind !== 'join' || accused.length !== 1 || accused[0] !== stalled.joiner) {
+      return 'ignored: a veto names the joiner of a join session';
+    }
+    if (!stalled.indexByNick.has(event.nick)) return 'sender-not-participant';
+    if (!stalled.joinerKcs) {
+      const round: BlameRound = {
+        sid: stalled.sid,
+        sidBytes: stalled.sidBytes,
+        cause: 'veto',
+        participants: stalled.participants.map((p) => ({ ...p })),
+        joiner: stalled.joiner,
+        shares: [],
+        joinerKcs: null,
+        vetoer: event.nick,
+        need: [],
+        revealed: new Map(),
+        openedSeq: event.seq,
+      };
+      this.blameParticipant(round, event.nick, 'false-veto', event.seq, event.at);
+      return 'accepted';
+    }
+    this.openBlame(stalled, 'veto', event.nick, event.seq, event.at);
+    return 'accepted';
+  }
+
+  /** The reveal timer: accuse, in the current session, those who have not revealed. */
+  protected onRevealTimer(key: string): void {
+    const round = this.blame;
+    if (!round || key !== `reveal:${round.sid}` || !this.isMember) return;
+    const missing = round.need.filter((n) => !round.revealed.has(n) && n !== this.nick);
+    this.sendTimeout(round, missing, false);
+    this.arm(key, this.limboTimeoutMs);
+  }
+}
