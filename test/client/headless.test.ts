@@ -163,17 +163,25 @@ describe('headless clients over a real relay', () => {
   }, 240_000);
 
   it('a client killed and restarted within the grace period announces its restored session unasked', async () => {
+    // Its own relay with a long grace period: the restart must land inside it even on a
+    // loaded machine (the process start is what takes time here).
+    const own = await startRelay({ host: '127.0.0.1', port: 0, graceMs: 20_000 });
+    const spawnOn = (nick: string) => {
+      const h = Headless.spawn({ relay: own.url, room, nick, dataDir: join(dir, `own-${nick}`) });
+      running.push(h);
+      return h;
+    };
     const room = 'restored';
-    const a = client('ada', room);
+    const a = spawnOn('ada');
     a.command({ cmd: 'join' });
     await a.waitFor((e) => e.event === 'join-phase' && e['phase'] === 'member', 30_000, 'ada in');
-    const b = client('ben', room);
+    const b = spawnOn('ben');
     await b.waitFor((e) => e.event === 'ready', 30_000, 'ready');
     b.command({ cmd: 'join' });
     const sid = await converge([a, b], ['ada', 'ben']);
     b.kill('SIGKILL');
     await b.exited;
-    const b2 = client('ben', room);
+    const b2 = spawnOn('ben');
     // No `state` command is sent to b2: the events alone must say where it stands.
     const restored = await b2.waitFor(
       (e) => e.event === 'session' && e['restored'] === true && e['status'] === 'current',
@@ -195,6 +203,8 @@ describe('headless clients over a real relay', () => {
       b2.events.slice(before).some((e) => e.event === 'joining' && e['restored'] === true),
     ).toBe(true);
     await exchange([a, b2], 'restored');
+    await Promise.all([a.quit(), b2.quit()]);
+    await own.close();
   }, 90_000);
 
   it('a relay restart in the middle of a conversation: the room works again within 10 s', async () => {
