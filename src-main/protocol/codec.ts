@@ -13,6 +13,8 @@ export const PROTOCOL_VERSION = 1;
 export const MAX_FRAME_BYTES = 64 * 1024;
 export const MAX_NICK_BYTES = 64;
 export const MAX_TEXT_BYTES = 16 * 1024;
+/** Largest file attachment a CHAT carries (a 60 KiB chunk sealed and framed; files.ts). */
+export const MAX_ATTACHMENT_BYTES = 62 * 1024;
 const SIG_BYTES = 64;
 const SID_BYTES = 32;
 
@@ -162,7 +164,8 @@ export const bodySchemas = {
   CHAT: v.strictObject({
     index: indexSchema,
     number: v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(Number.MAX_SAFE_INTEGER)),
-    sealed: v.pipe(anyBytes, v.maxLength(MAX_TEXT_BYTES + 1024)),
+    /** Text up to 16 KiB, or a file attachment (files.ts); the frame limit bounds both. */
+    sealed: v.pipe(anyBytes, v.maxLength(MAX_FRAME_BYTES)),
   }),
   LEAVE: v.strictObject({ index: indexSchema }),
   REKEY: v.strictObject({ index: indexSchema }),
@@ -197,6 +200,8 @@ export const chatPlainSchema = v.strictObject({
     v.string(),
     v.check((s) => utf8.encode(s).length <= MAX_TEXT_BYTES, 'text too long'),
   ),
+  /** A file offer or chunk (files.ts), opaque to the engine. */
+  att: v.optional(v.pipe(anyBytes, v.maxLength(MAX_ATTACHMENT_BYTES))),
 });
 export type ChatPlain = v.InferOutput<typeof chatPlainSchema>;
 

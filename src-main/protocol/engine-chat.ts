@@ -17,7 +17,12 @@ import type { Ordered } from './engine-base';
 import { JoiningLayer } from './engine-joining';
 
 export abstract class ChatLayer extends JoiningLayer {
-  protected override sendChat(text: string, id?: string): void {
+  /**
+   * `attachment`: a file offer or chunk (files.ts), carried opaquely in the sealed plaintext.
+   * An attachment is never held here: while sending is blocked it fails at once (`chat-failed`
+   * without an id) and the host's file transfer waits and tries the same chunk again.
+   */
+  protected override sendChat(text: string, id?: string, attachment?: Uint8Array): void {
     const c = this.current;
     const own = c?.own;
     if (!c || !own?.sk || !this.isMember) {
@@ -30,13 +35,22 @@ export abstract class ChatLayer extends JoiningLayer {
     // Nothing new is encrypted to a session that still holds someone whose departure is
     // ordered (docs/PROTOCOL.md "Accountability", rule 1): the chat waits for the re-key.
     const blocked = this.sendingBlocked();
+    if (blocked && attachment) {
+      this.emit({ type: 'chat-failed', text, reason: blocked });
+      return;
+    }
     if (blocked) {
       this.held.push(id === undefined ? { text } : { text, id });
       this.emit({ type: 'chat-held', ...(id === undefined ? {} : { id }), text, reason: blocked });
       return;
     }
     const head = own.chain[own.chain.length - 1];
-    const plain = { pseq: head?.seq ?? 0, th: head?.hash ?? null, text };
+    const plain = {
+      pseq: head?.seq ?? 0,
+      th: head?.hash ?? null,
+      text,
+      ...(attachment ? { att: attachment } : {}),
+    };
     // A random 48-bit message number: unique without any counter that a crash could rewind.
     const r = this.crypto.random(6);
     const number = r.reduce((acc, b) => acc * 256 + b, 0);
@@ -114,6 +128,7 @@ export abstract class ChatLayer extends JoiningLayer {
       seq: event.seq,
       transcript,
       fingerprint: fingerprint(this.crypto, sender.lt),
+      ...(plain.value.att ? { attachment: plain.value.att } : {}),
     });
     return 'accepted';
   }

@@ -49,7 +49,7 @@ export class RoomEngine extends ChatLayer {
         this.onTimer(input.key, input.at);
         break;
       case 'send-chat':
-        this.sendChat(input.text, input.id);
+        this.sendChat(input.text, input.id, input.attachment);
         break;
       case 'leave':
         this.sendLeave();

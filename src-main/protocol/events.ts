@@ -9,7 +9,8 @@ export type EngineInput =
   | { kind: 'left'; seq: Seq; nick: Nick; at: number }
   | { kind: 'message'; seq: Seq; nick: Nick; data: Uint8Array; at: number }
   | { kind: 'timer'; key: string; at: number }
-  | { kind: 'send-chat'; text: string; at: number; id?: string }
+  /** `attachment`: a file offer or chunk (files.ts), sealed with the text. */
+  | { kind: 'send-chat'; text: string; at: number; id?: string; attachment?: Uint8Array }
   | { kind: 'leave'; at: number }
   | { kind: 'rekey'; at: number }
   /** After restoring from a snapshot: re-arm the timers the previous process had armed. */
@@ -56,6 +57,8 @@ export type AppEvent =
       seq: Seq;
       transcript: 'ok' | 'mismatch' | 'unknown';
       fingerprint: string;
+      /** A file offer or chunk (files.ts), as the sender sealed it; unchecked by the engine. */
+      attachment?: Uint8Array;
     }
   | { type: 'warning'; code: WarningCode; message: string; seq?: Seq }
   /**
