@@ -5,6 +5,7 @@
 
 import { checkSeq } from './checks';
 import { EventAlreadyAppliedError } from './errors';
+import type { FileTable } from './files';
 import type { KnownKeyTable } from './known-keys';
 import type { MessageTable } from './messages';
 import type { RoomTable } from './rooms';
@@ -19,6 +20,7 @@ export interface EventTables {
   readonly knownKeys: KnownKeyTable;
   readonly snapshots: SnapshotTable;
   readonly eventLog: EventLogTable;
+  readonly files: FileTable;
 }
 
 /**
@@ -49,6 +51,9 @@ export function applyEventChanges(
   }));
   if (changes.message) {
     tables.messages.insert(roomId, room.epoch, seq, changes.message, at);
+  }
+  if (changes.file) {
+    tables.files.apply(roomId, room.epoch, seq, changes.file, at);
   }
   if (changes.snapshot) {
     tables.snapshots.put(roomId, room.epoch, seq, changes.snapshot, at);

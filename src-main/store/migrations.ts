@@ -223,6 +223,52 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE rooms ADD COLUMN muted INTEGER NOT NULL DEFAULT 0 CHECK (muted IN (0, 1));
     `,
   },
+  {
+    version: 6,
+    name: 'files',
+    sql: `
+      -- One row per file offer (docs/PROTOCOL.md "Files"), tied to the message that announced it.
+      -- meta_sealed holds the name, MIME type and announced hash; key_sealed the file key, kept
+      -- only while chunks are still arriving. chain and next_chunk are the reassembly state (a
+      -- hash over ciphertext the relay saw, no secret), so a restart carries on where it was.
+      CREATE TABLE files (
+        room_id INTEGER NOT NULL,
+        file_id TEXT NOT NULL CHECK (length(file_id) = 32),
+        epoch INTEGER NOT NULL,
+        seq INTEGER NOT NULL,
+        sender_nick TEXT NOT NULL,
+        size INTEGER NOT NULL CHECK (size >= 0),
+        chunk_bytes INTEGER NOT NULL CHECK (chunk_bytes > 0),
+        chunk_count INTEGER NOT NULL CHECK (chunk_count >= 1),
+        meta_sealed BLOB NOT NULL,
+        key_sealed BLOB,
+        state TEXT NOT NULL CHECK (state IN ('receiving', 'complete', 'failed')),
+        next_chunk INTEGER NOT NULL DEFAULT 0 CHECK (next_chunk >= 0 AND next_chunk <= chunk_count),
+        chain BLOB NOT NULL CHECK (length(chain) = 32),
+        error TEXT,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        CHECK (state = 'receiving' OR key_sealed IS NULL),
+        CHECK ((state = 'failed') = (error IS NOT NULL)),
+        CHECK (state <> 'complete' OR next_chunk = chunk_count),
+        PRIMARY KEY (room_id, file_id),
+        FOREIGN KEY (room_id, epoch, seq) REFERENCES messages (room_id, epoch, seq) ON DELETE CASCADE
+      ) STRICT;
+
+      CREATE INDEX files_by_message ON files (room_id, epoch, seq);
+
+      -- The file's bytes, one row per chunk, each sealed under the storage key and bound to
+      -- (room, file, index). Rows of a failed file are deleted with the failure.
+      CREATE TABLE file_chunks (
+        room_id INTEGER NOT NULL,
+        file_id TEXT NOT NULL,
+        idx INTEGER NOT NULL CHECK (idx >= 0),
+        data_sealed BLOB NOT NULL,
+        PRIMARY KEY (room_id, file_id, idx),
+        FOREIGN KEY (room_id, file_id) REFERENCES files (room_id, file_id) ON DELETE CASCADE
+      ) STRICT;
+    `,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -7,6 +7,7 @@ import sodium from 'libsodium-wrappers-sumo';
 import { applyEventChanges, type EventTables } from './apply-event';
 import { translateSqliteError } from './checks';
 import { StoreMisuseError } from './errors';
+import { FileTable } from './files';
 import { IdentityTable } from './identity';
 import { saveWrappedKey } from './keyring';
 import { KnownKeyTable } from './known-keys';
@@ -23,6 +24,7 @@ import type {
   ApplyResult,
   EventChanges,
   EventLogRecord,
+  FileRecord,
   IdentityRecord,
   JsonValue,
   KnownKeyRecord,
@@ -75,6 +77,7 @@ export class Store {
       knownKeys: new KnownKeyTable(db),
       snapshots: new SnapshotTable(db, this.#sealer),
       eventLog: new EventLogTable(db, settings.eventLogLimit),
+      files: new FileTable(db, this.#sealer),
     };
     this.#relays = new RelayTable(db, this.#sealer);
     this.#settings = new SettingsTable(db);
@@ -276,6 +279,42 @@ export class Store {
   /** The room's last `limit` notices, oldest first. */
   getNotices(roomId: RoomId, limit: number): NoticeRecord[] {
     return this.#read(() => this.#notices.tail(roomId, limit));
+  }
+
+  // --- files ----------------------------------------------------------------------------------
+
+  getFile(roomId: RoomId, fileId: string): FileRecord | null {
+    return this.#read(() => this.#tables.files.get(roomId, fileId));
+  }
+
+  /** The file announced by the message at (epoch, seq), if any. */
+  getFileAt(roomId: RoomId, epoch: number, seq: number): FileRecord | null {
+    return this.#read(() => this.#tables.files.atMessage(roomId, epoch, seq));
+  }
+
+  /** Files whose chunks are still arriving. */
+  getReceivingFiles(roomId: RoomId): FileRecord[] {
+    return this.#read(() => this.#tables.files.receiving(roomId));
+  }
+
+  /** The key of a file still receiving (zero it when done), else null. */
+  getFileKey(roomId: RoomId, fileId: string): Uint8Array | null {
+    return this.#read(() => this.#tables.files.key(roomId, fileId));
+  }
+
+  /** A complete file's bytes; null for a file that is unknown, unfinished or failed. */
+  getFileBytes(roomId: RoomId, fileId: string): Uint8Array | null {
+    return this.#read(() => this.#tables.files.bytes(roomId, fileId));
+  }
+
+  /** Up to `length` bytes of a complete file from `offset`; null unless complete. */
+  getFileRange(roomId: RoomId, fileId: string, offset: number, length: number): Uint8Array | null {
+    return this.#read(() => this.#tables.files.range(roomId, fileId, offset, length));
+  }
+
+  /** Fails a file still receiving, outside any relay event (a stalled transfer). */
+  failFile(roomId: RoomId, fileId: string, error: string): void {
+    this.#write(() => this.#tables.files.fail(roomId, fileId, error, this.#now()));
   }
 
   // --- key and lifecycle ------------------------------------------------------------------------

@@ -194,6 +194,8 @@ export interface EventChanges {
   readonly history?: readonly SessionStatusChange[];
   readonly message?: NewMessage;
   readonly keySightings?: readonly KeySighting[];
+  /** A file offer (with `message`, the message announcing it), chunk or failure. */
+  readonly file?: FileChange;
 }
 
 export interface ApplyResult {
@@ -234,4 +236,60 @@ export interface NoticeRecord {
   readonly nick: string | null;
   readonly text: string;
   readonly at: number;
+}
+
+export type FileState = 'receiving' | 'complete' | 'failed';
+
+/** A file offer as it arrives (docs/PROTOCOL.md "Files"); `key` and `hash` are 32 bytes. */
+export interface NewFile {
+  readonly fileId: string;
+  readonly senderNick: string;
+  readonly name: string;
+  readonly mime: string;
+  readonly size: number;
+  readonly chunkBytes: number;
+  readonly chunkCount: number;
+  readonly hash: Uint8Array;
+  readonly key: Uint8Array;
+  /** The start of the reassembly hash chain. */
+  readonly chain: Uint8Array;
+  /** Set when the file is refused on arrival (too large): stored as failed, with no key. */
+  readonly error?: string;
+}
+
+/** What one relay event did to a file: announced it, added its next chunk, or failed it. */
+export type FileChange =
+  | { readonly kind: 'offer'; readonly file: NewFile }
+  | {
+      readonly kind: 'chunk';
+      readonly fileId: string;
+      readonly index: number;
+      /** The chunk's plaintext; the store seals it. */
+      readonly data: Uint8Array;
+      readonly next: number;
+      readonly chain: Uint8Array;
+      readonly complete: boolean;
+    }
+  | { readonly kind: 'fail'; readonly fileId: string; readonly error: string };
+
+export interface FileRecord {
+  readonly roomId: RoomId;
+  readonly fileId: string;
+  /** The message that announced it. */
+  readonly epoch: number;
+  readonly seq: number;
+  readonly senderNick: string;
+  readonly name: string;
+  readonly mime: string;
+  readonly size: number;
+  readonly chunkBytes: number;
+  readonly chunkCount: number;
+  readonly state: FileState;
+  readonly nextChunk: number;
+  readonly chain: Uint8Array;
+  /** The hash of the ciphertext the sender announced. */
+  readonly hash: Uint8Array;
+  readonly error: string | null;
+  readonly createdAt: number;
+  readonly updatedAt: number;
 }

@@ -208,8 +208,37 @@ describe('migration steps', () => {
     db.close();
   });
 
+  it('6: files', () => {
+    const db = migrateTo(6);
+    expect(tables(db)).toMatchObject({
+      files: [
+        'room_id',
+        'file_id',
+        'epoch',
+        'seq',
+        'sender_nick',
+        'size',
+        'chunk_bytes',
+        'chunk_count',
+        'meta_sealed',
+        'key_sealed',
+        'state',
+        'next_chunk',
+        'chain',
+        'error',
+        'created_at',
+        'updated_at',
+      ],
+      file_chunks: ['room_id', 'file_id', 'idx', 'data_sealed'],
+    });
+    expect(Object.keys(tables(db))).toHaveLength(15);
+    expect(schemaObjects(db, 'index')).toContain('files_by_message');
+    expect(db.pragma('foreign_key_check')).toEqual([]);
+    db.close();
+  });
+
   it('has a test above for every step', () => {
-    expect(SCHEMA_VERSION).toBe(5);
+    expect(SCHEMA_VERSION).toBe(6);
   });
 });
 
@@ -225,6 +254,7 @@ describe('migration rules', () => {
       '8918b57b70ade29d',
       'bf14e5a95d4ebabd',
       '2c0b10a4597facd5',
+      '4d9ca0634ee9b89a',
     ]);
   });
 
