@@ -129,7 +129,29 @@ export interface ChatMessage {
   at: number;
   transcript: 'ok' | 'mismatch' | 'unknown';
   own: boolean;
+  /** The file this message announced (docs/PROTOCOL.md "Files"). */
+  file?: FileView;
 }
+
+/**
+ * An encrypted file in a room. `done` of `total` chunks are in this client's store (for the
+ * sender: its own chunks back from the relay, in order); bytes are readable only when complete.
+ */
+export interface FileView {
+  id: string;
+  name: string;
+  mime: string;
+  size: number;
+  state: 'receiving' | 'complete' | 'failed';
+  done: number;
+  total: number;
+  error: string | null;
+  /** A type the renderer previews inline (PNG, JPEG, GIF, WebP), checked again on the bytes. */
+  preview: boolean;
+}
+
+/** The largest part of a file carried by one sendFilePart or readFile call (raw bytes). */
+export const FILE_PART_BYTES = 512 * 1024;
 
 export interface RoomNotice {
   seq: number;
@@ -160,7 +182,9 @@ export type ClientEvent =
   | { type: 'message'; roomId: string; message: ChatMessage }
   | { type: 'notice'; roomId: string; notice: RoomNotice }
   | { type: 'log'; roomId: string; entry: EventLogEntry }
-  | { type: 'rooms-changed'; rooms: RoomSummary[] };
+  | { type: 'rooms-changed'; rooms: RoomSummary[] }
+  /** A file's progress or outcome (receiving, complete, failed) in a room. */
+  | { type: 'file-updated'; roomId: string; seq: number; file: FileView };
 
 /** Every request the renderer may make: name -> [argument, result]. */
 export interface ApiMethods {
@@ -180,6 +204,22 @@ export interface ApiMethods {
   acceptKeyChange: [{ roomId: string; nick: string }, null];
   exportDebug: [{ roomId: string }, string];
   defaultRelayUrl: [null, string];
+  /** The largest file this client sends or receives, in bytes. */
+  fileLimit: [null, number];
+  /** Starts handing a file to the runtime; it is sent once every part is in (sendFileCommit). */
+  sendFileStart: [
+    { roomId: string; name: string; mime: string; size: number; text?: string },
+    { uploadId: string },
+  ];
+  /** The next part (base64, at most FILE_PART_BYTES raw), in order; replies the bytes so far. */
+  sendFilePart: [{ uploadId: string; data: string }, { received: number }];
+  /** Encrypts the file, announces it and starts sending its chunks. */
+  sendFileCommit: [{ uploadId: string }, { fileId: string }];
+  /** A complete file's bytes from `offset` (base64, at most FILE_PART_BYTES). */
+  readFile: [
+    { roomId: string; fileId: string; offset: number },
+    { data: string; size: number; mime: string },
+  ];
 }
 
 export type ApiMethod = keyof ApiMethods;
@@ -203,6 +243,11 @@ export const API_METHODS: readonly ApiMethod[] = [
   'acceptKeyChange',
   'exportDebug',
   'defaultRelayUrl',
+  'fileLimit',
+  'sendFileStart',
+  'sendFilePart',
+  'sendFileCommit',
+  'readFile',
 ] as const;
 
 /** What the preload exposes on `window.conclave`, and what the browser bridge implements. */

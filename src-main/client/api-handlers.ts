@@ -16,6 +16,9 @@ import type { EventBus } from './event-bus';
 import type { Profile } from './profile';
 import type { RoomRegistry } from './room-registry';
 import type { VerifyPool } from './verify-pool';
+import { FILE_PART_BYTES } from '../../src-shared/api';
+import type { FileUploads } from './file-uploads';
+import { fileView } from './files';
 
 export interface ApiContext {
   profile: Profile;
@@ -23,6 +26,7 @@ export interface ApiContext {
   bus: EventBus;
   verifyPool: VerifyPool | null;
   defaultRelayUrl: string;
+  uploads: FileUploads;
 }
 
 type Handler<M extends ApiMethod> = (ctx: ApiContext, arg: ApiArg<M>) => Promise<ApiResult<M>>;
@@ -41,17 +45,21 @@ function checkJoinArgs({ relayUrl, room, nick }: ApiArg<'joinRoom'>): void {
 }
 
 const toMessage =
-  (nick: string) =>
-  (m: MessageRecord): ChatMessage => ({
-    seq: m.seq,
-    sid: m.sid,
-    from: m.senderNick,
-    fingerprint: m.senderFingerprint,
-    text: m.body,
-    at: m.receivedAt,
-    transcript: m.transcript,
-    own: m.senderNick === nick,
-  });
+  (nick: string, store: Profile['store']) =>
+  (m: MessageRecord): ChatMessage => {
+    const file = store.getFileAt(m.roomId, m.epoch, m.seq);
+    return {
+      seq: m.seq,
+      sid: m.sid,
+      from: m.senderNick,
+      fingerprint: m.senderFingerprint,
+      text: m.body,
+      at: m.receivedAt,
+      transcript: m.transcript,
+      own: m.senderNick === nick,
+      ...(file ? { file: fileView(file) } : {}),
+    };
+  };
 
 const clamp = (value: number | undefined, fallback: number, max: number) =>
   Math.min(Math.max(value ?? fallback, 1), max);
@@ -101,7 +109,7 @@ const roomHandlers = {
       beforeSeq === undefined ? undefined : { epoch: room?.epoch ?? 0, seq: beforeSeq };
     return profile.store
       .getMessages(id, { ...(before ? { before } : {}), limit: clamp(limit, 100, 500) })
-      .map(toMessage(room?.nick ?? ''));
+      .map(toMessage(room?.nick ?? '', profile.store));
   },
   notices: async ({ rooms }, { roomId }) => [...rooms.get(roomId).notices],
 } satisfies Partial<HandlerTable>;
@@ -166,12 +174,40 @@ const debugHandlers = {
   },
 } satisfies Partial<HandlerTable>;
 
+const fileHandlers = {
+  fileLimit: async ({ uploads }) => uploads.maxFileBytes,
+  sendFileStart: async ({ rooms, uploads }, arg) => {
+    if (!rooms.get(arg.roomId).engine.isMember)
+      throw new ApiFailure('NOT_MEMBER', 'you are not a member of the room yet');
+    if (arg.text !== undefined && new TextEncoder().encode(arg.text).length > MAX_MESSAGE_BYTES)
+      throw new ApiFailure('BAD_ARGUMENT', 'a caption is at most 16 KiB');
+    return { uploadId: uploads.start(arg) };
+  },
+  sendFilePart: async ({ uploads }, { uploadId, data }) => ({
+    received: uploads.part(uploadId, data),
+  }),
+  sendFileCommit: async ({ rooms, uploads }, { uploadId }) => ({
+    fileId: await uploads.commit(uploadId, (roomId) => rooms.get(roomId)),
+  }),
+  readFile: async ({ profile, rooms }, { roomId, fileId, offset }) => {
+    const id = rooms.roomIdOf(roomId);
+    const record = profile.store.getFile(id, fileId);
+    // Only files this client received whole: never a part, never one from before it joined.
+    if (!record || record.state !== 'complete')
+      throw new ApiFailure('BAD_ARGUMENT', 'no complete file with that id in this room');
+    const bytes =
+      profile.store.getFileRange(id, fileId, offset, FILE_PART_BYTES) ?? new Uint8Array(0);
+    return { data: Buffer.from(bytes).toString('base64'), size: record.size, mime: record.mime };
+  },
+} satisfies Partial<HandlerTable>;
+
 /** Every API method, by name. */
 export const API_HANDLERS: HandlerTable = {
   ...identityHandlers,
   ...roomHandlers,
   ...keyHandlers,
   ...debugHandlers,
+  ...fileHandlers,
 };
 
 /** The handlers bound to one runtime's parts, as IPC and the web bridge call them. */

@@ -9,6 +9,7 @@ import type { EventBus } from './event-bus';
 import type { Profile } from './profile';
 import { RoomRunner } from './room-runner';
 import type { VerifyPool } from './verify-pool';
+import type { FileSettings } from './files';
 
 export interface RoomRegistryDeps {
   profile: Profile;
@@ -16,6 +17,7 @@ export interface RoomRegistryDeps {
   verifyPool: VerifyPool | null;
   engine?: Partial<EngineConfig>;
   relayToken?: string;
+  files: FileSettings;
 }
 
 function summaryOf(r: RoomRunner): RoomSummary {
@@ -97,6 +99,7 @@ export class RoomRegistry {
       ...(engine ? { engineConfig: engine } : {}),
       ...(relayToken ? { relayToken } : {}),
       verifyPool,
+      files: this.deps.files,
     });
     this.runners.set(runner.id, runner);
     runner.start();

@@ -28,6 +28,8 @@ import type {
   SessionStatusChange,
   SessionUpsert,
 } from '../store';
+import type { FileSettings, PreparedFile } from './files';
+import { DEFAULT_FILE_SETTINGS, RoomFiles } from './files';
 import type { JoinedInfo, RelayEvent } from './relay-link';
 import { RelayLink } from './relay-link';
 import type { VerifyPool } from './verify-pool';
@@ -46,6 +48,8 @@ export interface RoomRunnerDeps {
   now?: () => number;
   /** Threads verifying frames' signatures ahead of the engine (none: the engine does it all). */
   verifyPool?: VerifyPool | null;
+  /** Encrypted files: size limit and pacing (docs/PROTOCOL.md "Files"). */
+  files?: FileSettings;
 }
 
 const MAX_NOTICES = 500;
@@ -66,6 +70,7 @@ export class RoomRunner {
   private membersBefore: string[] = [];
   private ownJoinSeq = 0;
   private readonly now: () => number;
+  readonly files: RoomFiles;
 
   constructor(
     public room: RoomRecord,
@@ -73,6 +78,18 @@ export class RoomRunner {
   ) {
     this.now = deps.now ?? Date.now;
     this.engine = this.freshEngine();
+    this.files = new RoomFiles({
+      store: deps.store,
+      crypto: deps.crypto,
+      roomId: room.id,
+      apiRoomId: String(room.id),
+      ownNick: () => this.room.nick,
+      epoch: () => this.room.epoch,
+      emit: deps.emit,
+      sendChat: (text, attachment) => this.sendAttachment(text, attachment),
+      settings: deps.files ?? DEFAULT_FILE_SETTINGS,
+      ...(deps.now ? { now: deps.now } : {}),
+    });
   }
 
   get id(): string {
@@ -110,6 +127,7 @@ export class RoomRunner {
     } else if (this.room.cursorSeq > 0) {
       this.room = this.deps.store.rejoinRoom(this.room.id, 'no resumable state');
     }
+    this.files.resume();
     this.connect(resume);
   }
 
@@ -207,6 +225,7 @@ export class RoomRunner {
     const touched = new Set<string>();
     const history: SessionStatusChange[] = [];
     let message: NewMessage | undefined;
+    let file: PreparedFile | undefined;
     const sightings = new Map<string, KeySighting>();
     for (const e of events) {
       if (e.type === 'session') {
@@ -221,6 +240,8 @@ export class RoomRunner {
       } else if (e.type === 'progress') {
         touched.add(e.progress.sid);
       } else if (e.type === 'message') {
+        if (e.attachment) file = this.files.prepare(e, e.attachment);
+        if (file && !file.keepMessage) continue;
         const known = this.deps.store.getKnownKey(this.room.id, e.from);
         const verification = known?.pending
           ? 'key-changed'
@@ -249,14 +270,21 @@ export class RoomRunner {
       log: {
         type: log?.type === 'log' ? log.eventType : event.type,
         size: event.data?.length ?? 0,
-        outcome: log?.type === 'log' ? log.outcome : 'accepted',
+        outcome:
+          file && file.outcome !== 'accepted'
+            ? file.outcome
+            : log?.type === 'log'
+              ? log.outcome
+              : 'accepted',
       },
       snapshot: this.engine.toSnapshot(),
       sessions,
       history,
       ...(message ? { message } : {}),
       keySightings: [...sightings.values()],
+      ...(file?.change ? { file: file.change } : {}),
     });
+    file?.commit();
     result.keySightings.forEach((k) => {
       if (k.outcome === 'changed') {
         const text = `${k.nick}'s identity key changed: verify before trusting`;
@@ -297,15 +325,21 @@ export class RoomRunner {
     return f;
   }
 
-  /** Carry out effects: sends, timers, and events for subscribers. */
-  private run(effects: Effect[]): void {
+  /** Carry out effects: sends, timers, and events for subscribers. Returns the sends. */
+  private run(effects: Effect[]): Promise<number>[] {
+    const sends: Promise<number>[] = [];
     for (const effect of effects) {
       switch (effect.type) {
-        case 'send':
-          this.link?.send(effect.data).catch((error: unknown) => {
+        case 'send': {
+          const sent = this.link
+            ? this.link.send(effect.data)
+            : Promise.reject(new Error('not connected to the relay'));
+          sent.catch((error: unknown) => {
             this.notice(0, 'warning', null, `send failed: ${String(error)}`);
           });
+          sends.push(sent);
           break;
+        }
         case 'arm-timer': {
           const previous = this.timers.get(effect.key);
           if (previous) clearTimeout(previous);
@@ -331,6 +365,7 @@ export class RoomRunner {
           break;
       }
     }
+    return sends;
   }
 
   private onAppEvent(e: AppEvent): void {
@@ -338,6 +373,9 @@ export class RoomRunner {
     this.deps.onEngineEvent?.(roomId, e);
     switch (e.type) {
       case 'message': {
+        // A file chunk is progress on its offer's message (RoomFiles emits it), not a message.
+        const file = e.attachment ? this.files.viewAt(e.seq) : undefined;
+        if (e.attachment && !file) break;
         const message: ChatMessage = {
           seq: e.seq,
           sid: e.sid,
@@ -347,6 +385,7 @@ export class RoomRunner {
           at: this.now(),
           transcript: e.transcript,
           own: e.from === this.room.nick,
+          ...(file ? { file } : {}),
         };
         this.deps.emit({ type: 'message', roomId, message });
         break;
@@ -470,6 +509,17 @@ export class RoomRunner {
     this.run(this.engine.handle({ kind: 'send-chat', text, at: this.now() }));
   }
 
+  /**
+   * One CHAT carrying a file attachment; resolves when the relay took it (or at once when the
+   * engine holds it back), rejects when the relay refused it or we are not connected.
+   */
+  async sendAttachment(text: string, attachment: Uint8Array): Promise<void> {
+    if (this.closed) throw new Error('the room is closed');
+    await Promise.all(
+      this.run(this.engine.handle({ kind: 'send-chat', text, attachment, at: this.now() })),
+    );
+  }
+
   /** Leave politely: a LEAVE in the current session, then the relay room. */
   async leave(): Promise<void> {
     this.run(this.engine.handle({ kind: 'leave', at: this.now() }));
@@ -482,6 +532,7 @@ export class RoomRunner {
 
   close(): void {
     this.closed = true;
+    this.files.close();
     for (const t of this.timers.values()) clearTimeout(t);
     this.timers.clear();
     this.link?.close();

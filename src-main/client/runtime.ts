@@ -14,6 +14,9 @@ import { Crypto, cryptoReady, systemRandom } from '../protocol/crypto';
 import type { EngineConfig } from '../protocol/engine';
 import type { AppEvent } from '../protocol/events';
 import { bindApiHandlers } from './api-handlers';
+import { FileUploads } from './file-uploads';
+import type { FileSettings } from './files';
+import { DEFAULT_FILE_SETTINGS } from './files';
 import { EventBus } from './event-bus';
 import type { ProfileOptions } from './profile';
 import { openProfileStore, Profile } from './profile';
@@ -32,6 +35,8 @@ export interface RuntimeOptions extends ProfileOptions {
    * at most 4; 0 keeps every verification on the calling thread).
    */
   verifyThreads?: number;
+  /** Largest file sent or received (default 25 MB), and chunk pacing; see client/files.ts. */
+  files?: Partial<FileSettings>;
 }
 
 export interface ClientRuntime {
@@ -58,10 +63,13 @@ export async function createClientRuntime(opts: RuntimeOptions): Promise<ClientR
     onError: (error) => console.error(`signature verification thread failed: ${error.message}`),
   });
   const bus = new EventBus();
+  const files: FileSettings = { ...DEFAULT_FILE_SETTINGS, ...opts.files };
+  const uploads = new FileUploads(files.maxFileBytes);
   const rooms = new RoomRegistry({
     profile,
     bus,
     verifyPool,
+    files,
     ...(opts.engine ? { engine: opts.engine } : {}),
     ...(opts.relayToken ? { relayToken: opts.relayToken } : {}),
   });
@@ -71,6 +79,7 @@ export async function createClientRuntime(opts: RuntimeOptions): Promise<ClientR
     bus,
     verifyPool,
     defaultRelayUrl: opts.defaultRelayUrl,
+    uploads,
   });
   rooms.reopenJoined();
 
@@ -82,6 +91,7 @@ export async function createClientRuntime(opts: RuntimeOptions): Promise<ClientR
     room: (roomId) => rooms.get(roomId),
     verification: () => verifyPool?.stats ?? null,
     async close() {
+      uploads.close();
       rooms.closeAll();
       store.close();
       await verifyPool?.close();

@@ -4,6 +4,7 @@
 // size only; the runtime applies the semantic rules (nick syntax, message bytes, known rooms).
 import * as v from 'valibot';
 import type { ApiArg, ApiMethod } from '../../src-shared/api';
+import { FILE_PART_BYTES } from '../../src-shared/api';
 
 type ArgSchemas = { [M in ApiMethod]: v.GenericSchema<unknown, ApiArg<M>> };
 
@@ -30,6 +31,13 @@ const seq = v.pipe(v.number(), v.safeInteger(), v.minValue(0));
 const limit = v.pipe(v.number(), v.safeInteger(), v.minValue(1), v.maxValue(1000));
 
 const none = v.null();
+const base64Part = v.pipe(
+  v.string(),
+  v.maxLength(Math.ceil(FILE_PART_BYTES / 3) * 4),
+  v.regex(/^[A-Za-z0-9+/]*={0,2}$/, 'expected base64'),
+);
+const uploadId = v.pipe(v.string(), v.regex(/^[0-9a-f]{32}$/, 'bad upload id'));
+const fileId = v.pipe(v.string(), v.regex(/^[0-9a-f]{32}$/, 'bad file id'));
 const inRoom = v.strictObject({ roomId });
 const aboutMember = v.strictObject({ roomId, nick });
 
@@ -57,4 +65,15 @@ export const ARG_SCHEMAS: ArgSchemas = {
   markVerified: aboutMember,
   acceptKeyChange: aboutMember,
   exportDebug: inRoom,
+  fileLimit: none,
+  sendFileStart: v.strictObject({
+    roomId,
+    name: v.pipe(v.string(), v.minLength(1), v.maxLength(255)),
+    mime: v.pipe(v.string(), v.maxLength(127)),
+    size: v.pipe(v.number(), v.safeInteger(), v.minValue(0)),
+    text: v.optional(v.pipe(v.string(), v.maxLength(MAX_TEXT_UNITS))),
+  }),
+  sendFilePart: v.strictObject({ uploadId, data: base64Part }),
+  sendFileCommit: v.strictObject({ uploadId }),
+  readFile: v.strictObject({ roomId, fileId, offset: seq }),
 };

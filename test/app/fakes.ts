@@ -20,6 +20,11 @@ export const VALID_ARGS: { [M in ApiMethod]: unknown } = {
   acceptKeyChange: { roomId: '1', nick: 'bob' },
   exportDebug: { roomId: '1' },
   defaultRelayUrl: null,
+  fileLimit: null,
+  sendFileStart: { roomId: '1', name: 'photo.png', mime: 'image/png', size: 1000, text: 'look' },
+  sendFilePart: { uploadId: 'ab'.repeat(16), data: 'aGVsbG8=' },
+  sendFileCommit: { uploadId: 'ab'.repeat(16) },
+  readFile: { roomId: '1', fileId: 'cd'.repeat(16), offset: 0 },
 };
 
 export interface RecordingHandlers {

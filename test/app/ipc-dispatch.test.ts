@@ -54,6 +54,26 @@ const BAD_ARGS: { [M in ApiMethod]: unknown[] } = {
   markVerified: [{ nick: 'bob' }],
   acceptKeyChange: [{ roomId: '1', nick: 7 }],
   exportDebug: [[], { roomId: '1', secrets: true }],
+  fileLimit: [{}, 1],
+  sendFileStart: [
+    { roomId: '1', name: '', mime: '', size: 1 },
+    { roomId: '1', name: 'a', mime: '', size: -1 },
+    { roomId: '1', name: 'a', mime: '', size: 1.5 },
+    { roomId: '1', name: 'a'.repeat(256), mime: '', size: 1 },
+    { roomId: '1', name: 'a', mime: 'm'.repeat(128), size: 1 },
+    { roomId: '1', name: 'a', mime: '', size: 1, path: '/etc/passwd' },
+  ],
+  sendFilePart: [
+    { uploadId: 'nope', data: '' },
+    { uploadId: 'ab'.repeat(16), data: 'not base64!' },
+    { uploadId: 'ab'.repeat(16), data: 'A'.repeat(700_000) },
+  ],
+  sendFileCommit: [{ uploadId: 'AB'.repeat(16) }, {}],
+  readFile: [
+    { roomId: '1', fileId: '../x', offset: 0 },
+    { roomId: '1', fileId: 'cd'.repeat(16), offset: -1 },
+    { roomId: '1', fileId: 'cd'.repeat(16) },
+  ],
 };
 
 describe('IPC dispatch', () => {
