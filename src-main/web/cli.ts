@@ -10,6 +10,7 @@ const USAGE = `usage: npm run web -- [options]
   --data DIR     profile folder (default ~/.local/share/conclave-web)
   --port P       port for the page, 0 for any free one (default 0)
   --relay URL    default relay; without it an embedded relay starts on 127.0.0.1
+  --max-file-mb N  largest file sent or received, in MB (default 25)
   --help
 The profile key is kept in DIR/web-host.key unless CONCLAVE_PASSPHRASE is set.`;
 
@@ -28,6 +29,7 @@ async function main(argv: string[]): Promise<number> {
         data: { type: 'string' },
         port: { type: 'string', default: '0' },
         relay: { type: 'string' },
+        'max-file-mb': { type: 'string' },
         help: { type: 'boolean', default: false },
       },
     }));
@@ -44,12 +46,20 @@ async function main(argv: string[]): Promise<number> {
     console.error(`--port needs a port number\n${USAGE}`);
     return 2;
   }
+  const maxFileMb = values['max-file-mb'] === undefined ? undefined : Number(values['max-file-mb']);
+  if (maxFileMb !== undefined && !(maxFileMb > 0 && maxFileMb <= 1024)) {
+    console.error(`--max-file-mb needs a number of megabytes from 1 to 1024\n${USAGE}`);
+    return 2;
+  }
   const passphrase = process.env['CONCLAVE_PASSPHRASE'];
   const host = await startWebHost({
     dataDir: resolve(values.data ?? defaultDataDir()),
     port,
     ...(values.relay ? { relayUrl: values.relay } : {}),
     ...(passphrase ? { passphrase } : {}),
+    ...(maxFileMb
+      ? { runtime: { files: { maxFileBytes: Math.round(maxFileMb * 1024 * 1024) } } }
+      : {}),
   });
   console.log(`web ui at ${host.url}`);
   await new Promise<void>((done) => {

@@ -10,6 +10,7 @@ import type {
 } from '../../../src-shared/api';
 import type { Api } from '../lib/api';
 import { errorText } from '../lib/api';
+import { readFileBytes, tooLargeMessage, uploadFile } from '../lib/files';
 import { joinProgress } from '../lib/join-progress';
 import { buildTimeline, mergeUnique, messageKey, noticeKey } from '../lib/timeline';
 
@@ -17,6 +18,18 @@ const PAGE = 200;
 const MAX_LOG = 1000;
 
 const logKey = (e: EventLogEntry) => `${e.seq}:${e.type}:${e.at}`;
+
+/** A file on its way from this window to the runtime (then the timeline shows its chunks). */
+export interface Upload {
+  key: number;
+  name: string;
+  size: number;
+  /** 0..1 of the bytes handed to the runtime. */
+  progress: number;
+  error: string | null;
+}
+
+let uploadKeys = 0;
 
 export class RoomModel {
   state = $state.raw<RoomState | null>(null);
@@ -26,6 +39,9 @@ export class RoomModel {
   keys = $state.raw<KnownKey[]>([]);
   loadError = $state<string | null>(null);
   hasEarlier = $state(false);
+  uploads = $state.raw<Upload[]>([]);
+  /** The runtime's file size limit (bytes), once known. */
+  fileLimit = $state<number | null>(null);
   /** Set once the room is gone from the runtime (we left it). */
   closed = $state(false);
 
@@ -41,13 +57,15 @@ export class RoomModel {
 
   async load(): Promise<void> {
     try {
-      const [state, history, notices, log, keys] = await Promise.all([
+      const [state, history, notices, log, keys, fileLimit] = await Promise.all([
         this.api.call('roomState', { roomId: this.id }),
         this.api.call('history', { roomId: this.id, limit: PAGE }),
         this.api.call('notices', { roomId: this.id }),
         this.api.call('eventLog', { roomId: this.id, limit: MAX_LOG }),
         this.api.call('knownKeys', { roomId: this.id }),
+        this.api.call('fileLimit', null),
       ]);
+      this.fileLimit = fileLimit;
       this.state = state;
       // Events may have arrived while loading: keep them, add what the calls returned.
       this.messages = mergeUnique(history, this.messages, messageKey);
@@ -89,6 +107,13 @@ export class RoomModel {
       case 'log':
         this.log = [...this.log.slice(-(MAX_LOG - 1)), event.entry];
         break;
+      case 'file-updated': {
+        const { seq, file } = event;
+        this.messages = this.messages.map((m) =>
+          m.seq === seq && m.file?.id === file.id ? { ...m, file } : m,
+        );
+        break;
+      }
       case 'rooms-changed':
         break;
     }
@@ -123,6 +148,47 @@ export class RoomModel {
 
   async send(text: string): Promise<void> {
     await this.api.call('sendMessage', { roomId: this.id, text });
+  }
+
+  /**
+   * Sends each file: refused here at once when over the limit (the runtime checks again), else
+   * handed over with progress; the timeline then shows its chunks going out.
+   */
+  async sendFiles(files: readonly File[]): Promise<void> {
+    await Promise.all(files.map((file) => this.sendFile(file)));
+  }
+
+  private async sendFile(file: File): Promise<void> {
+    const upload: Upload = {
+      key: ++uploadKeys,
+      name: file.name || 'pasted-file',
+      size: file.size,
+      progress: 0,
+      error: null,
+    };
+    const update = (change: Partial<Upload>) => {
+      this.uploads = this.uploads.map((u) => (u.key === upload.key ? { ...u, ...change } : u));
+    };
+    this.uploads = [...this.uploads, upload];
+    const limit = this.fileLimit;
+    if (limit !== null && file.size > limit) {
+      update({ error: tooLargeMessage(upload.name, file.size, limit) });
+      return;
+    }
+    try {
+      await uploadFile(this.api, this.id, file, (progress) => update({ progress }));
+      this.uploads = this.uploads.filter((u) => u.key !== upload.key);
+    } catch (error) {
+      update({ error: errorText(error) });
+    }
+  }
+
+  dismissUpload(key: number): void {
+    this.uploads = this.uploads.filter((u) => u.key !== key);
+  }
+
+  readFile(fileId: string): Promise<Uint8Array> {
+    return readFileBytes(this.api, this.id, fileId);
   }
 
   safetyNumber(nick: string): Promise<string> {
