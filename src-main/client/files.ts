@@ -19,6 +19,17 @@ import type { FileChange, FileRecord, RoomId, Store } from '../store';
 
 type ChatEvent = Extract<AppEvent, { type: 'message' }>;
 
+/** The engine cannot send now (a departure awaits its re-key); try the same CHAT again later. */
+export class SendingBlocked extends Error {
+  constructor(readonly reason: string) {
+    super(`sending is paused: ${reason}`);
+    this.name = 'SendingBlocked';
+  }
+}
+
+/** How often a transfer retries a CHAT the engine could not send yet. */
+const BLOCKED_RETRY_MS = 250;
+
 export interface FileSettings {
   /** Largest file sent or accepted, in bytes. */
   maxFileBytes: number;
@@ -326,7 +337,7 @@ export class RoomFiles {
     };
     this.outgoing.set(id, out);
     try {
-      await this.deps.sendChat(text, encodeAttachment(file.offer));
+      await this.sendWhenAllowed(text, encodeAttachment(file.offer));
     } catch (error) {
       this.outgoing.delete(id);
       throw error;
@@ -369,7 +380,7 @@ export class RoomFiles {
       const chunk = out.chunks[out.sent] as FileChunk;
       out.sent++;
       try {
-        await this.deps.sendChat('', encodeAttachment(chunk));
+        await this.sendWhenAllowed('', encodeAttachment(chunk));
       } catch {
         // A chunk the relay did not take: the receivers would see a gap, so stop here; their
         // copy fails as incomplete (or out of order) and ours with it.
@@ -377,6 +388,20 @@ export class RoomFiles {
       }
     }
     if (out.failed || out.reflected < out.chunks.length) this.outgoing.delete(out.id);
+  }
+
+  /** One CHAT; while the engine has sending blocked, the same one again, up to `stallMs`. */
+  private async sendWhenAllowed(text: string, attachment: Uint8Array): Promise<void> {
+    const giveUpAt = this.now() + this.deps.settings.stallMs;
+    for (;;) {
+      try {
+        await this.deps.sendChat(text, attachment);
+        return;
+      } catch (error) {
+        if (!(error instanceof SendingBlocked) || this.closed || this.now() > giveUpAt) throw error;
+      }
+      await new Promise((r) => setTimeout(r, BLOCKED_RETRY_MS));
+    }
   }
 
   close(): void {

@@ -29,7 +29,7 @@ import type {
   SessionUpsert,
 } from '../store';
 import type { FileSettings, PreparedFile } from './files';
-import { DEFAULT_FILE_SETTINGS, RoomFiles } from './files';
+import { DEFAULT_FILE_SETTINGS, RoomFiles, SendingBlocked } from './files';
 import type { JoinedInfo, RelayEvent } from './relay-link';
 import { RelayLink } from './relay-link';
 import type { VerifyPool } from './verify-pool';
@@ -515,9 +515,14 @@ export class RoomRunner {
    */
   async sendAttachment(text: string, attachment: Uint8Array): Promise<void> {
     if (this.closed) throw new Error('the room is closed');
-    await Promise.all(
-      this.run(this.engine.handle({ kind: 'send-chat', text, attachment, at: this.now() })),
-    );
+    const effects = this.engine.handle({ kind: 'send-chat', text, attachment, at: this.now() });
+    // The engine does not hold attachments while sending is blocked: the file transfer waits.
+    const failed = effects.find((e) => e.type === 'event' && e.event.type === 'chat-failed');
+    if (failed?.type === 'event' && failed.event.type === 'chat-failed') {
+      this.run(effects.filter((e) => e !== failed));
+      throw new SendingBlocked(failed.event.reason);
+    }
+    await Promise.all(this.run(effects));
   }
 
   /** Leave politely: a LEAVE in the current session, then the relay room. */
