@@ -1,8 +1,28 @@
 // What the UI and the headless client see of a room, computed from the engine and the store.
-import type { MemberView, ProgressCounts, RoomState, SessionView } from '../../src-shared/api';
+import type {
+  ConnectionState,
+  JoinPhase,
+  MemberView,
+  ProgressCounts,
+  RoomState,
+  SessionView,
+  VerificationView,
+} from '../../src-shared/api';
+import type { RoomEngine } from '../protocol/engine';
 import type { Session } from '../protocol/session';
-import type { KnownKeyRecord } from '../store';
-import type { RoomRunner } from './room-runner';
+import type { KnownKeyRecord, RoomRecord } from '../store';
+
+/** What a view reads of one running room (RoomRunner provides it; views never import it). */
+export interface RoomViewSource {
+  readonly id: string;
+  readonly engine: RoomEngine;
+  readonly room: RoomRecord;
+  readonly connection: ConnectionState;
+  readonly connectionDetail: string;
+  readonly phase: JoinPhase;
+  readonly verification: VerificationView | null;
+  fp(lt: Uint8Array): string;
+}
 
 function counts(s: Session): ProgressCounts {
   const p = s.progress();
@@ -25,7 +45,7 @@ export function sessionView(s: Session): SessionView {
   };
 }
 
-export function roomStateView(runner: RoomRunner, keys: readonly KnownKeyRecord[]): RoomState {
+export function roomStateView(runner: RoomViewSource, keys: readonly KnownKeyRecord[]): RoomState {
   const engine = runner.engine;
   const room = runner.room;
   const current = engine.current;

@@ -2,10 +2,13 @@
 // time in arrival order. Serial handling is what lets a client fire `join` then `send` without
 // waiting, and keeps a connection's messages in the order it sent them on every backend.
 import { randomBytes } from 'node:crypto';
+import type { Logger } from 'pino';
 import type { Socket } from 'socket.io';
 import type { LocalMember } from './feed';
-import type { RelayCore } from './server';
+import type { RelayMetrics } from './metrics';
+import type { RelayOptions } from './options';
 import { TokenBucket } from './options';
+import type { RoomLog } from './room-log';
 import { sameSecret, sha256 } from './secrets';
 import {
   fail,
@@ -38,6 +41,26 @@ interface Handled {
 }
 type Ack = (reply: Reply) => void;
 
+/**
+ * What a connection needs from its relay node: the shared log, limits and telemetry, and the
+ * feed and grace bookkeeping. RelayCore (server.ts) provides it; this file never imports it.
+ */
+export interface ConnectionHost {
+  readonly tokenHash: Buffer | undefined;
+  readonly options: RelayOptions;
+  readonly log: RoomLog;
+  readonly metrics: RelayMetrics;
+  readonly logger: Logger;
+  /** Starts delivering the room's events to `member` from its `nextSeq` on. */
+  attach(member: LocalMember): void;
+  detachFromFeed(member: LocalMember): void;
+  /** A resume succeeded: any other local attachment of the same nick is stale now. */
+  takeOver(member: LocalMember): void;
+  /** The member's connection dropped: keep its nick for the grace period, then release it. */
+  dropped(member: LocalMember): Promise<void>;
+  forgetConnection(connection: RelayConnection): void;
+}
+
 export class RelayConnection {
   private readonly memberships = new Map<RoomId, LocalMember>();
   private readonly bucket: TokenBucket;
@@ -46,7 +69,7 @@ export class RelayConnection {
   private readonly maxPending: number;
 
   constructor(
-    private readonly core: RelayCore,
+    private readonly core: ConnectionHost,
     readonly socket: Socket,
   ) {
     const { eventsPerSecond, burst } = core.options.limits;

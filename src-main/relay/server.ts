@@ -3,7 +3,7 @@
 import type { Logger } from 'pino';
 import type { Server, Socket } from 'socket.io';
 import { WriteBatcher } from './batching';
-import { RelayConnection } from './connection';
+import { RelayConnection, type ConnectionHost } from './connection';
 import { RoomFeed, type FeedDeps, type LocalMember } from './feed';
 import type { RelayMetrics } from './metrics';
 import type { RelayOptions } from './options';
@@ -11,7 +11,7 @@ import type { Attachment, RoomLog } from './room-log';
 import { sha256 } from './secrets';
 import type { RoomId, Seq } from './wire';
 
-export class RelayCore {
+export class RelayCore implements ConnectionHost {
   readonly tokenHash: Buffer | undefined;
   private readonly feeds = new Map<RoomId, RoomFeed>();
   private readonly connections = new Map<string, RelayConnection>();
