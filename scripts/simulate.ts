@@ -5,6 +5,7 @@
 import { fork } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
+import { cryptoBackendFromEnv } from '../src-main/host/crypto-choice';
 import { cryptoReady } from '../src-main/protocol/crypto';
 import { randomSchedule, runSchedule, xorshift } from '../src-main/sim/schedule';
 
@@ -42,7 +43,7 @@ interface Failure {
 }
 
 async function runSlice(from: number, to: number): Promise<Failure[]> {
-  await cryptoReady();
+  await cryptoReady(cryptoBackendFromEnv());
   const failures: Failure[] = [];
   for (let k = from; k < to; k++) {
     const seed = `${values.seed}:${k}`;

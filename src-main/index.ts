@@ -16,12 +16,13 @@ import {
 import { join } from 'node:path';
 import type { ClientEvent, RoomSummary } from '../src-shared/api';
 import { createClientRuntime, type ClientRuntime } from './client/runtime';
+import { cryptoBackendFromEnv } from './host/crypto-choice';
 import { createDispatch } from './ipc/dispatch';
 import { notificationFor } from './ipc/notifications';
 import { forwardEvent, registerIpc } from './ipc/register';
 import { loadShellSettings } from './ipc/settings';
-import { startEmbeddedRelay, type EmbeddedRelay } from './web/embedded-relay';
-import { rendererCsp, staticResponse } from './web/static-files';
+import { startEmbeddedRelay, type EmbeddedRelay } from './host/embedded-relay';
+import { rendererCsp, staticResponse } from './host/static-files';
 import {
   APP_HOST,
   APP_SCHEME,
@@ -127,6 +128,7 @@ async function startShell(): Promise<Shell> {
     const runtime = await createClientRuntime({
       dataDir: join(userData, 'profile'),
       safeStorage,
+      cryptoBackend: cryptoBackendFromEnv(),
       defaultRelayUrl: relay?.localUrl ?? `http://127.0.0.1:${settings.relay.port}`,
     });
     let rooms: RoomSummary[] = await runtime.handlers.listRooms(null);

@@ -2,18 +2,15 @@
 // renderer. Pure types and constants: it is imported by main, preload and renderer alike, so it
 // must not import Node or Electron. Replies are `{ ok: true, value } | { ok: false, error }`.
 
+import type { ApiErrorCode } from './api-errors';
+
+export type { ApiErrorCode };
+
 export type Reply<T> = { ok: true; value: T } | { ok: false; error: ApiError };
 
+/** The codes are listed once, in api-errors.ts. */
 export interface ApiError {
-  code:
-    | 'BAD_ARGUMENT'
-    | 'NO_IDENTITY'
-    | 'LOCKED'
-    | 'UNKNOWN_ROOM'
-    | 'NOT_MEMBER'
-    | 'RELAY'
-    | 'STORAGE'
-    | 'INTERNAL';
+  code: ApiErrorCode;
   message: string;
 }
 

@@ -10,6 +10,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ApiHandlers, ClientEvent } from '../../src-shared/api';
+import type { CryptoBackendChoice } from '../protocol/crypto';
 import { Crypto, cryptoReady, systemRandom } from '../protocol/crypto';
 import type { EngineConfig } from '../protocol/engine';
 import type { AppEvent } from '../protocol/events';
@@ -37,6 +38,8 @@ export interface RuntimeOptions extends ProfileOptions {
   verifyThreads?: number;
   /** Largest file sent or received (default 25 MB), and chunk pacing; see client/files.ts. */
   files?: Partial<FileSettings>;
+  /** Which libsodium binding to use (default native, WebAssembly where it cannot load). */
+  cryptoBackend?: CryptoBackendChoice;
 }
 
 export interface ClientRuntime {
@@ -53,7 +56,7 @@ export interface ClientRuntime {
 }
 
 export async function createClientRuntime(opts: RuntimeOptions): Promise<ClientRuntime> {
-  await cryptoReady();
+  await cryptoReady(opts.cryptoBackend);
   mkdirSync(opts.dataDir, { recursive: true, mode: 0o700 });
   const databasePath = join(opts.dataDir, 'conclave.db');
   const store = await openProfileStore(opts, databasePath);

@@ -5,21 +5,11 @@
 import * as v from 'valibot';
 import type { ApiError, ApiHandlers, ApiMethod, Reply } from '../../src-shared/api';
 import { API_METHODS } from '../../src-shared/api';
+import { isApiErrorCode } from '../../src-shared/api-errors';
 import { ApiFailure } from '../client/errors';
 import { ARG_SCHEMAS } from './schemas';
 
 export type Dispatch = (method: unknown, arg: unknown) => Promise<Reply<unknown>>;
-
-const ERROR_CODES: ReadonlySet<ApiError['code']> = new Set([
-  'BAD_ARGUMENT',
-  'NO_IDENTITY',
-  'LOCKED',
-  'UNKNOWN_ROOM',
-  'NOT_MEMBER',
-  'RELAY',
-  'STORAGE',
-  'INTERNAL',
-]);
 
 export function isApiMethod(method: unknown): method is ApiMethod {
   return typeof method === 'string' && (API_METHODS as readonly string[]).includes(method);
@@ -35,7 +25,7 @@ export function toApiError(error: unknown): ApiError {
     error instanceof ApiFailure ||
     (error instanceof Error &&
       error.name === 'ApiFailure' &&
-      ERROR_CODES.has((error as { code?: unknown }).code as ApiError['code']))
+      isApiErrorCode((error as { code?: unknown }).code))
   ) {
     return { code: (error as ApiFailure).code, message: error.message };
   }

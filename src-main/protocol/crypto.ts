@@ -1,7 +1,7 @@
 // The engine's only window onto cryptography: libsodium through a SodiumBackend (native or
 // WebAssembly, identical bytes). Randomness is injected so that tests and the simulator are
 // reproducible and the engine itself stays pure.
-import type { SodiumBackend } from './sodium-backend';
+import type { CryptoBackendChoice, SodiumBackend } from './sodium-backend';
 import { backend, loadBackend } from './sodium-backend';
 import type { SignKeyPair } from './types';
 import { toHex } from './types';
@@ -18,9 +18,14 @@ export class CryptoError extends Error {
   }
 }
 
-/** libsodium must be initialised once before any `Crypto` is built. */
-export async function cryptoReady(): Promise<SodiumBackend> {
-  return loadBackend();
+export type { CryptoBackendChoice };
+
+/**
+ * libsodium must be initialised once before any `Crypto` is built; the host says which binding
+ * (see `cryptoBackendFromEnv` in src-main/host for the hosts' CONCLAVE_CRYPTO variable).
+ */
+export async function cryptoReady(prefer?: CryptoBackendChoice): Promise<SodiumBackend> {
+  return loadBackend(prefer);
 }
 
 const encoder = new TextEncoder();

@@ -142,11 +142,16 @@ function nativeBackend(na: Native): SodiumBackend {
 
 let chosen: SodiumBackend | undefined;
 
+/** Which binding a host asks for; without a choice, native where it loads. */
+export type CryptoBackendChoice = SodiumBackend['name'];
+
 /**
- * Pick the backend once: native unless CONCLAVE_CRYPTO=wasm or it cannot load. Waits for the
- * WebAssembly build either way (it is the fallback and the reference).
+ * Pick the backend once: native unless the host asks for wasm or native cannot load. Without a
+ * preference an earlier choice stands. Waits for the WebAssembly build either way (it is the
+ * fallback and the reference). The choice comes from the host (an option or its environment),
+ * never from this module, which stays free of I/O.
  */
-export async function loadBackend(prefer = process.env['CONCLAVE_CRYPTO']): Promise<SodiumBackend> {
+export async function loadBackend(prefer?: CryptoBackendChoice): Promise<SodiumBackend> {
   await sodium.ready;
   if (chosen && (prefer === undefined || prefer === chosen.name)) return chosen;
   let picked: SodiumBackend = wasmBackend;

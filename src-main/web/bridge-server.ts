@@ -9,7 +9,11 @@ import * as v from 'valibot';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { ClientEvent } from '../../src-shared/api';
 import type { Dispatch } from '../ipc/dispatch';
-import { BRIDGE_MAX_FRAME, BRIDGE_PATH, type BridgeServerMessage } from './wire';
+import {
+  BRIDGE_MAX_FRAME,
+  BRIDGE_PATH,
+  type BridgeServerMessage,
+} from '../../src-shared/bridge-wire';
 
 const Call = v.strictObject({
   t: v.literal('call'),

@@ -6,11 +6,12 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { join, resolve } from 'node:path';
 import { createClientRuntime, type ClientRuntime, type RuntimeOptions } from '../client/runtime';
+import { cryptoBackendFromEnv } from '../host/crypto-choice';
 import { createDispatch } from '../ipc/dispatch';
 import { attachBridge } from './bridge-server';
-import { startEmbeddedRelay, type EmbeddedRelay } from './embedded-relay';
+import { startEmbeddedRelay, type EmbeddedRelay } from '../host/embedded-relay';
 import { keyFileStorage } from './key-file';
-import { rendererCsp, staticResponse } from './static-files';
+import { rendererCsp, staticResponse } from '../host/static-files';
 
 export interface WebHostOptions {
   dataDir: string;
@@ -51,6 +52,7 @@ export async function startWebHost(opts: WebHostOptions): Promise<WebHost> {
     const relayUrl = opts.relayUrl ?? (embedded as EmbeddedRelay).localUrl;
     mkdirSync(opts.dataDir, { recursive: true, mode: 0o700 });
     runtime = await createClientRuntime({
+      cryptoBackend: cryptoBackendFromEnv(),
       ...opts.runtime,
       dataDir: opts.dataDir,
       defaultRelayUrl: relayUrl,

@@ -11,7 +11,7 @@ import WebSocket from 'ws';
 import type { ClientEvent } from '../../src-shared/api';
 import { startRelay, type RunningRelay } from '../../src-main/relay/index';
 import { startWebHost, type WebHost } from '../../src-main/web/host';
-import type { BridgeServerMessage } from '../../src-main/web/wire';
+import type { BridgeServerMessage } from '../../src-shared/bridge-wire';
 
 let dir: string;
 let relay: RunningRelay;

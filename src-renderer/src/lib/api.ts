@@ -1,22 +1,16 @@
 // Typed calls that unwrap replies: a failed reply becomes an ApiCallError with its code.
 import type {
   ApiArg,
-  ApiError,
   ApiMethod,
   ApiResult,
   ClientEvent,
   ConclaveBridge,
 } from '../../../src-shared/api';
+import { ApiFailure } from '../../../src-shared/api-errors';
 
-export class ApiCallError extends Error {
-  constructor(
-    readonly code: ApiError['code'],
-    message: string,
-  ) {
-    super(message);
-    this.name = 'ApiCallError';
-  }
-}
+/** The shared ApiFailure (src-shared/api-errors.ts), under the name the renderer knows it by. */
+export const ApiCallError = ApiFailure;
+export type ApiCallError = ApiFailure;
 
 export class Api {
   constructor(private readonly bridge: ConclaveBridge) {}

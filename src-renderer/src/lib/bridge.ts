@@ -3,7 +3,7 @@
 // the address bar into this tab's session storage, so a reload still works but a screenshot or
 // screen share of the URL does not leak it.
 import type { ConclaveBridge } from '../../../src-shared/api';
-import { BRIDGE_PATH } from '../../../src-main/web/wire';
+import { BRIDGE_PATH } from '../../../src-shared/bridge-wire';
 import { connectWebSocketBridge, type WebSocketBridge } from './ws-bridge';
 
 export type FoundBridge =

@@ -2,7 +2,7 @@
 // carried over one loopback WebSocket. Calls made while the socket is down are queued until it
 // reconnects; a call whose socket drops before the reply fails with a clear message.
 import type { ClientEvent, ConclaveBridge, Reply } from '../../../src-shared/api';
-import type { BridgeCall, BridgeServerMessage } from '../../../src-main/web/wire';
+import type { BridgeCall, BridgeServerMessage } from '../../../src-shared/bridge-wire';
 
 export type HostLink = 'connecting' | 'open' | 'closed';
 

@@ -6,13 +6,7 @@ import { join, resolve } from 'node:path';
 
 const ROOT = resolve(import.meta.dirname, '../../..');
 const OUTPUT = join(ROOT, 'out', 'renderer', 'index.html');
-const SOURCES = [
-  'src-renderer',
-  'src-shared',
-  'src-main/web/wire.ts',
-  'svelte.config.js',
-  'electron.vite.config.ts',
-];
+const SOURCES = ['src-renderer', 'src-shared', 'svelte.config.js', 'electron.vite.config.ts'];
 
 function newest(path: string): number {
   const full = join(ROOT, path);

@@ -4,7 +4,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { resolve } from 'node:path';
 import WebSocket from 'ws';
 import type { ApiArg, ApiMethod, ApiResult, Reply } from '../../../src-shared/api';
-import type { BridgeServerMessage } from '../../../src-main/web/wire';
+import type { BridgeServerMessage } from '../../../src-shared/bridge-wire';
 
 const ROOT = resolve(import.meta.dirname, '../../..');
 

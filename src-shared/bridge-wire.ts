@@ -1,7 +1,7 @@
 // The browser host's bridge protocol: JSON text frames on one loopback WebSocket. The renderer
 // sends calls; the host answers each by id and pushes client events. Pure types and constants,
 // imported by the renderer's WebSocket bridge as well.
-import type { ClientEvent, Reply } from '../../src-shared/api';
+import type { ClientEvent, Reply } from './api';
 
 export const BRIDGE_PATH = '/bridge';
 /** Largest frame either side accepts. A 16 KiB message is far below it. */
