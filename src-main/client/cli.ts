@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import * as v from 'valibot';
+import { cryptoBackendFromEnv } from '../host/crypto-choice';
 import { ApiFailure } from './errors';
 import type { ClientRuntime } from './runtime';
 import { createClientRuntime } from './runtime';
@@ -63,6 +64,7 @@ try {
     defaultRelayUrl: relay,
     ...(values.token ? { relayToken: values.token } : {}),
     moveAsideCorrupt: values['move-aside-corrupt'],
+    cryptoBackend: cryptoBackendFromEnv(),
     ...(verifyThreads !== undefined ? { verifyThreads } : {}),
     ...(values['fast-kdf'] ? { argon2: { opsLimit: 1, memLimit: 8 * 1024 * 1024 } } : {}),
     engine: {
@@ -213,6 +215,30 @@ const commandSchema = v.variant('cmd', [
   v.object({ cmd: v.literal('quit') }),
 ]);
 
+async function stateEvent(id: string | null): Promise<Record<string, unknown>> {
+  if (!id) return { event: 'state', current: null, sessions: [], members: [], phase: 'not-joined' };
+  const state = await runtime.handlers.roomState({ roomId: id });
+  return {
+    event: 'state',
+    current: state.current,
+    phase: state.phase,
+    connection: state.connection,
+    members: state.members.map((m) => ({
+      nick: m.nick,
+      state: m.state,
+      fingerprint: m.fingerprint,
+    })),
+    sessions: state.sessions.map((s) => ({
+      sid: s.sid,
+      status: s.status,
+      members: s.members,
+      reason: s.reason,
+      kind: s.kind,
+    })),
+    verification: state.verification,
+  };
+}
+
 async function handle(line: string): Promise<void> {
   let raw: unknown;
   try {
@@ -255,33 +281,9 @@ async function handle(line: string): Promise<void> {
         out({ event: 'left', room });
         roomId = null;
         break;
-      case 'state': {
-        if (!roomId) {
-          out({ event: 'state', current: null, sessions: [], members: [], phase: 'not-joined' });
-          break;
-        }
-        const state = await runtime.handlers.roomState({ roomId });
-        out({
-          event: 'state',
-          current: state.current,
-          phase: state.phase,
-          connection: state.connection,
-          members: state.members.map((m) => ({
-            nick: m.nick,
-            state: m.state,
-            fingerprint: m.fingerprint,
-          })),
-          sessions: state.sessions.map((s) => ({
-            sid: s.sid,
-            status: s.status,
-            members: s.members,
-            reason: s.reason,
-            kind: s.kind,
-          })),
-          verification: state.verification,
-        });
+      case 'state':
+        out(await stateEvent(roomId));
         break;
-      }
       case 'history': {
         if (!roomId) throw new ApiFailure('UNKNOWN_ROOM', 'join first');
         const messages = await runtime.handlers.history({ roomId, limit: cmd.limit ?? 500 });
