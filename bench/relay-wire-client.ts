@@ -36,6 +36,7 @@
 // runs (the load generator then fails the run).
 import { createHash, randomBytes, randomFillSync } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
+import { maskedFrame, OPCODE } from '../src-main/relay/ws-frame';
 
 const ACK_TIMEOUT_MS = 10_000;
 const OPEN_TIMEOUT_MS = 10_000;
@@ -405,14 +406,16 @@ class FrameSocket {
     if (parts.length > 1) this.tcp.cork();
     for (const data of parts) {
       const text = typeof data === 'string';
-      this.tcp.write(maskedFrame(text ? 0x1 : 0x2, text ? Buffer.from(data) : data));
+      this.tcp.write(
+        clientFrame(text ? OPCODE.text : OPCODE.binary, text ? Buffer.from(data) : data),
+      );
     }
     if (parts.length > 1) this.tcp.uncork();
   }
 
   /** Sends a close frame and ends the connection. */
   close(): void {
-    if (this.state === 'open') this.tcp.end(maskedFrame(0x8, Buffer.from([0x03, 0xe8])));
+    if (this.state === 'open') this.tcp.end(clientFrame(OPCODE.close, Buffer.from([0x03, 0xe8])));
     else this.tcp.end();
     if (this.state !== 'closed') this.state = 'closing';
   }
@@ -494,7 +497,7 @@ class FrameSocket {
     const payload = chunk.subarray(start, start + length);
     const opcode = b0 & 0x0f;
     if (opcode === 0x1 || opcode === 0x2) this.on.frame(payload, opcode === 0x2);
-    else if (opcode === 0x9) this.tcp.write(maskedFrame(0xa, payload));
+    else if (opcode === 0x9) this.tcp.write(clientFrame(OPCODE.pong, payload));
     else if (opcode === 0x8) {
       this.state = 'closing';
       this.tcp.end();
@@ -507,23 +510,9 @@ class FrameSocket {
 const WS_GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
 const READ_BUFFER = Buffer.allocUnsafe(256 * 1024);
 
-/** A client frame: FIN, the opcode, the mask bit and key, the masked payload. */
-function maskedFrame(opcode: number, payload: Uint8Array): Buffer {
-  const n = payload.length;
-  const ext = n < 126 ? 0 : n < 0x10000 ? 2 : 8;
-  const frame = Buffer.allocUnsafe(2 + ext + 4 + n);
-  frame[0] = 0x80 | opcode;
-  if (ext === 0) frame[1] = 0x80 | n;
-  else if (ext === 2) {
-    frame[1] = 0x80 | 126;
-    frame.writeUInt16BE(n, 2);
-  } else {
-    frame[1] = 0x80 | 127;
-    frame.writeBigUInt64BE(BigInt(n), 2);
-  }
-  const m = 2 + ext;
-  randomFillSync(frame, m, 4);
-  for (let i = 0; i < n; i++)
-    frame[m + 4 + i] = (payload[i] as number) ^ (frame[m + (i & 3)] as number);
-  return frame;
+/** A client frame with a fresh random mask (the encoder is the relay's, src-main/relay/ws-frame). */
+const mask = Buffer.alloc(4);
+function clientFrame(opcode: number, payload: Uint8Array): Buffer {
+  randomFillSync(mask);
+  return maskedFrame(opcode, payload, mask);
 }

@@ -20,8 +20,14 @@
 // Socket.IO would send) and each live member's TCP socket gets that buffer in one write. At
 // 50,000 deliveries/s this cut the relay's CPU per delivery by about a third; what is left is
 // mostly the kernel's loopback TCP send.
+//
+// The direct writes depend on engine.io and ws internals; fast-path.ts holds the encoder and the
+// version check that turns them off (every event then goes through Socket.IO, still batched).
 import type { Socket as TcpSocket } from 'node:net';
-import type { Server, Socket } from 'socket.io';
+import type { Socket } from 'socket.io';
+import { fastPathSupport } from './fast-path';
+
+export { encodeEventFrames } from './fast-path';
 
 /** The parts of ws's WebSocket (engine.io's transport.socket) a direct write looks at. */
 interface WsSocket {
@@ -44,7 +50,11 @@ export class WriteBatcher {
   private lastFlush = -Infinity;
   private readonly direct = new WeakMap<Socket, DirectWrite>();
 
-  constructor(private readonly intervalMs: number) {}
+  /** `directWrites` false: `writeFrames` always declines (see fast-path.ts). */
+  constructor(
+    private readonly intervalMs: number,
+    private readonly directWrites: boolean = fastPathSupport().enabled,
+  ) {}
 
   /**
    * Also the relay's backpressure: when more than `maxBuffered` bytes wait in a client's TCP
@@ -72,7 +82,12 @@ export class WriteBatcher {
     const ws = (transport as { socket?: Partial<WsSocket> }).socket;
     // Frames can skip Engine.IO only on a WebSocket without extensions (no permessage-deflate),
     // where ws writes every frame to the TCP socket synchronously, in call order.
-    if (transport.name === 'websocket' && ws?.extensions === '' && ws.readyState === WS_OPEN) {
+    if (
+      this.directWrites &&
+      transport.name === 'websocket' &&
+      ws?.extensions === '' &&
+      ws.readyState === WS_OPEN
+    ) {
       this.direct.set(socket, { transport, ws: ws as WsSocket, tcp, checkSlow });
     }
   }
@@ -135,49 +150,4 @@ export class WriteBatcher {
       this.scheduled = { cancel: () => clearTimeout(timer) };
     }
   }
-}
-
-/**
- * The bytes Socket.IO would put on the wire for `socket.emit(name, payload)`, encoded once so a
- * broadcast can hand the same buffer to every client: each Socket.IO packet part becomes an
- * Engine.IO `message` (a text frame '4' + packet, or a binary frame with the attachment's
- * bytes), each an unmasked, unfragmented WebSocket frame, all concatenated.
- */
-export function encodeEventFrames(
-  encoder: Server['encoder'],
-  name: string,
-  payload: unknown,
-): Buffer {
-  const parts = encoder.encode({ type: 2 /* EVENT */, nsp: '/', data: [name, payload] }) as (
-    string | Uint8Array
-  )[];
-  const frames: Buffer[] = [];
-  let length = 0;
-  for (const part of parts) {
-    const text = typeof part === 'string';
-    const body = text
-      ? Buffer.from(`4${part}`)
-      : Buffer.from(part.buffer, part.byteOffset, part.byteLength);
-    const header = frameHeader(text ? 0x1 : 0x2, body.length);
-    frames.push(header, body);
-    length += header.length + body.length;
-  }
-  return Buffer.concat(frames, length);
-}
-
-/** RFC 6455 frame header: FIN set, no mask, 7-, 16- or 64-bit payload length. */
-function frameHeader(opcode: number, length: number): Buffer {
-  if (length < 126) return Buffer.from([0x80 | opcode, length]);
-  if (length < 0x10000) {
-    const header = Buffer.alloc(4);
-    header[0] = 0x80 | opcode;
-    header[1] = 126;
-    header.writeUInt16BE(length, 2);
-    return header;
-  }
-  const header = Buffer.alloc(10);
-  header[0] = 0x80 | opcode;
-  header[1] = 127;
-  header.writeBigUInt64BE(BigInt(length), 2);
-  return header;
 }

@@ -17,7 +17,8 @@
 import type { Logger } from 'pino';
 import type { Server, Socket } from 'socket.io';
 import type { RelayMetrics } from './metrics';
-import { encodeEventFrames, type WriteBatcher } from './batching';
+import type { WriteBatcher } from './batching';
+import { encodeEventFrames } from './fast-path';
 import type { RoomLog } from './room-log';
 import type { Nick, Owner, RoomEvent, RoomId, Seq } from './wire';
 

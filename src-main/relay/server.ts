@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import type { Server, Socket } from 'socket.io';
 import { WriteBatcher } from './batching';
 import { RelayConnection, type ConnectionHost } from './connection';
+import { startupFastPath } from './fast-path';
 import { RoomFeed, type FeedDeps, type LocalMember } from './feed';
 import type { RelayMetrics } from './metrics';
 import type { RelayOptions } from './options';
@@ -30,7 +31,7 @@ export class RelayCore implements ConnectionHost {
     readonly logger: Logger,
   ) {
     this.tokenHash = options.token === undefined ? undefined : sha256(options.token);
-    this.batcher = new WriteBatcher(options.flushIntervalMs);
+    this.batcher = new WriteBatcher(options.flushIntervalMs, startupFastPath(logger));
     this.feedDeps = {
       io,
       log,
