@@ -9,7 +9,7 @@
 import { io, type Socket } from 'socket.io-client';
 import type { CryptoCounters } from '../src-main/protocol/crypto';
 import { cryptoBackendFromEnv } from '../src-main/host/crypto-choice';
-import { Crypto, cryptoReady, systemRandom, zeroCounters } from '../src-main/protocol/crypto';
+import { Crypto, cryptoReadyWith, systemRandom, zeroCounters } from '../src-main/protocol/crypto';
 import { MessageType } from '../src-main/protocol/codec';
 import { RoomEngine } from '../src-main/protocol/engine';
 import type { AppEvent, Effect, EngineInput } from '../src-main/protocol/events';
@@ -68,7 +68,7 @@ export interface TransportOptions {
 }
 
 export async function openTransport(options: TransportOptions): Promise<Transport> {
-  await cryptoReady(cryptoBackendFromEnv());
+  await cryptoReadyWith(cryptoBackendFromEnv());
   const pool = VerifyPool.start({ threads: options.verifyThreads ?? 0 });
   if ((options.verifyThreads ?? 0) > 0 && !pool) {
     throw new Error('--verify-threads needs the native libsodium binding (sodium-native)');

@@ -25,7 +25,7 @@ import {
 import type { RelayBenchClient, RelayBenchResult } from './relay';
 import { lineChart, publishedNPlusOneSec } from './plot';
 import { cryptoBackendFromEnv } from '../src-main/host/crypto-choice';
-import { cryptoReady } from '../src-main/protocol/crypto';
+import { cryptoReadyWith } from '../src-main/protocol/crypto';
 
 export const SUITES = ['join', 'concurrent', 'chat', 'relay', 'mls'] as const;
 export type Suite = (typeof SUITES)[number];
@@ -153,7 +153,7 @@ export async function runBench(argv: string[]): Promise<BenchOutput> {
   const suite = positionals[0] as Suite | undefined;
   if (values.help || !suite) throw new UsageError(USAGE);
   if (!SUITES.includes(suite)) throw new UsageError(`unknown suite ${suite}\n${USAGE}`);
-  await cryptoReady(cryptoBackendFromEnv());
+  await cryptoReadyWith(cryptoBackendFromEnv());
   const quick = values.quick;
   const timeoutMs = num(values, 'timeout-ms', 120_000);
   const transportKind = (values.transport ?? 'socket') as TransportKind;

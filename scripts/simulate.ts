@@ -6,7 +6,7 @@ import { fork } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 import { cryptoBackendFromEnv } from '../src-main/host/crypto-choice';
-import { cryptoReady } from '../src-main/protocol/crypto';
+import { cryptoReadyWith } from '../src-main/protocol/crypto';
 import { randomSchedule, runSchedule, xorshift } from '../src-main/sim/schedule';
 
 const { values } = parseArgs({
@@ -43,7 +43,7 @@ interface Failure {
 }
 
 async function runSlice(from: number, to: number): Promise<Failure[]> {
-  await cryptoReady(cryptoBackendFromEnv());
+  await cryptoReadyWith(cryptoBackendFromEnv());
   const failures: Failure[] = [];
   for (let k = from; k < to; k++) {
     const seed = `${values.seed}:${k}`;

@@ -11,7 +11,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ApiHandlers, ClientEvent } from '../../src-shared/api';
 import type { CryptoBackendChoice } from '../protocol/crypto';
-import { Crypto, cryptoReady, systemRandom } from '../protocol/crypto';
+import { Crypto, cryptoReadyWith, systemRandom } from '../protocol/crypto';
 import type { EngineConfig } from '../protocol/engine';
 import type { AppEvent } from '../protocol/events';
 import { bindApiHandlers } from './api-handlers';
@@ -56,7 +56,7 @@ export interface ClientRuntime {
 }
 
 export async function createClientRuntime(opts: RuntimeOptions): Promise<ClientRuntime> {
-  await cryptoReady(opts.cryptoBackend);
+  await cryptoReadyWith(opts.cryptoBackend);
   mkdirSync(opts.dataDir, { recursive: true, mode: 0o700 });
   const databasePath = join(opts.dataDir, 'conclave.db');
   const store = await openProfileStore(opts, databasePath);

@@ -20,12 +20,20 @@ export class CryptoError extends Error {
 
 export type { CryptoBackendChoice };
 
+/** libsodium must be initialised once before any `Crypto` is built (an earlier choice stands). */
+export async function cryptoReady(): Promise<SodiumBackend> {
+  return loadBackend();
+}
+
 /**
- * libsodium must be initialised once before any `Crypto` is built; the host says which binding
- * (see `cryptoBackendFromEnv` in src-main/host for the hosts' CONCLAVE_CRYPTO variable).
+ * The same, with the host's choice of binding (see `cryptoBackendFromEnv` in src-main/host for
+ * the hosts' CONCLAVE_CRYPTO variable); later `cryptoReady()` calls keep it. cryptoReady itself
+ * takes no argument: tests hand it to beforeAll, which passes its own.
  */
-export async function cryptoReady(prefer?: CryptoBackendChoice): Promise<SodiumBackend> {
-  return loadBackend(prefer);
+export async function cryptoReadyWith(
+  choice: CryptoBackendChoice | undefined,
+): Promise<SodiumBackend> {
+  return loadBackend(choice);
 }
 
 const encoder = new TextEncoder();
