@@ -6,7 +6,7 @@
 //
 // Two transports: `socket` (the real relay over Socket.IO on 127.0.0.1, the default) and
 // `local` (an in-memory ordered log in this process: the no-network baseline).
-import { io, type Socket } from 'socket.io-client';
+import type { Socket } from 'socket.io-client';
 import type { CryptoCounters } from '../src-main/protocol/crypto';
 import { cryptoBackendFromEnv } from '../src-main/host/crypto-choice';
 import { Crypto, cryptoReadyWith, systemRandom, zeroCounters } from '../src-main/protocol/crypto';
@@ -16,6 +16,8 @@ import type { AppEvent, Effect, EngineInput } from '../src-main/protocol/events'
 import type { Nick } from '../src-main/protocol/types';
 import { asNick, asSeq } from '../src-main/protocol/types';
 import { startBenchRelay } from './relay';
+import type { JoinAck, RelayEvent as ClientRelayEvent } from '../src-main/client/relay-link';
+import { openRelaySocket, relayEventOf } from '../src-main/client/relay-link';
 import { InOrder, VerifyPool, verifyAhead } from '../src-main/client/verify-pool';
 import type { RoomEvent } from '../src-main/relay/wire';
 
@@ -25,12 +27,7 @@ const TYPE_NAMES = new Map<number, string>(
   Object.entries(MessageType).map(([name, code]) => [code, name]),
 );
 
-export interface RelayEvent {
-  seq: number;
-  type: 'joined' | 'left' | 'message';
-  nick: string;
-  data?: Uint8Array;
-  at: number;
+export interface RelayEvent extends ClientRelayEvent {
   /** Only on the receiving client's own `joined`: the join reply's `members`. */
   membersBefore?: string[];
 }
@@ -92,7 +89,7 @@ export async function openTransport(options: TransportOptions): Promise<Transpor
 /** An `event` as the relay emits it (docs/RELAY.md). */
 type WireEvent = RoomEvent;
 
-type Ack = { ok: true; seq: number; members?: string[] } | { ok: false; error: { code: string } };
+type Ack = { ok: true; seq: number } | { ok: false; error: { code: string } };
 
 class SocketTransport implements Transport {
   readonly kind = 'socket';
@@ -106,7 +103,8 @@ class SocketTransport implements Transport {
   ) {}
 
   async connect(room: string, nick: string, onEvent: (e: RelayEvent) => void): Promise<Link> {
-    const socket = io(this.url, { transports: ['websocket'], reconnection: false, forceNew: true });
+    // The app's link setup (client/relay-link.ts), connecting once: a drop fails the run.
+    const socket = openRelaySocket(this.url, 'once');
     this.sockets.add(socket);
     await new Promise<void>((done, fail) => {
       socket.once('connect', () => done());
@@ -122,8 +120,7 @@ class SocketTransport implements Transport {
         throw new Error(`${nick}: relay gap, seq ${w.seq} after ${lastSeq}`);
       }
       lastSeq = w.seq;
-      const e: RelayEvent = { seq: w.seq, type: w.type, nick: w.nick, at: w.at };
-      if (w.data !== undefined) e.data = new Uint8Array(w.data);
+      const e: RelayEvent = relayEventOf(w);
       if (w.type === 'joined' && w.nick === nick) e.membersBefore = members;
       onEvent(e);
     };
@@ -139,9 +136,9 @@ class SocketTransport implements Transport {
     };
     return {
       async join() {
-        const ack = (await socket.emitWithAck('join', { room, nick })) as Ack;
+        const ack = (await socket.emitWithAck('join', { room, nick })) as JoinAck;
         if (!ack.ok) throw new Error(`${nick}: join refused: ${ack.error.code}`);
-        members = ack.members ?? [];
+        members = ack.members;
         joined = true;
         for (const w of early.splice(0)) deliver(w);
       },

@@ -6,8 +6,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Machine, Report } from './common';
 import { ROOT } from './common';
-import type { Target } from './index';
-import { writeJoinPlots } from './index';
+import { writeJoinPlots } from './join-plots';
+import type { Target } from './suite-kit';
 import type { JoinRecord } from './join';
 import type { MlsStep } from './mls';
 

@@ -49,9 +49,39 @@ export interface RelayLinkOptions {
 /** An `event` as the relay emits it (docs/RELAY.md). */
 type WireEvent = RoomEvent;
 
-type JoinAck =
+/** The relay's reply to `join` (docs/RELAY.md). */
+export type JoinAck =
   | { ok: true; seq: number; members: string[]; resumeToken: string; resumed?: boolean }
   | { ok: false; error: { code: string; message: string } };
+
+/**
+ * A Socket.IO connection to a relay, WebSocket only. `reconnecting` is how the app connects (it
+ * comes back after drops and resumes); the benchmarks connect `once` and treat a drop as a failure.
+ */
+export function openRelaySocket(url: string, mode: 'reconnecting' | 'once'): Socket {
+  return mode === 'once'
+    ? io(url, { transports: ['websocket'], reconnection: false, forceNew: true })
+    : io(url, {
+        transports: ['websocket'],
+        reconnection: true,
+        reconnectionDelay: 250,
+        reconnectionDelayMax: 4_000,
+        randomizationFactor: 0.3,
+        timeout: 5_000,
+      });
+}
+
+/** A relay `event` as the client hands it on (binary data as a Uint8Array). */
+export function relayEventOf(wire: WireEvent): RelayEvent {
+  const data = wire.data === undefined ? undefined : new Uint8Array(wire.data);
+  return {
+    seq: wire.seq,
+    type: wire.type,
+    nick: wire.nick,
+    ...(data ? { data } : {}),
+    at: wire.at,
+  };
+}
 
 /** Longest stretch of event processing before the link yields to the event loop. */
 const DRAIN_SLICE_MS = 5;
@@ -80,14 +110,7 @@ export class RelayLink {
 
   start(): void {
     this.handlers.onState('connecting', `connecting to ${this.opts.url}`);
-    const socket = io(this.opts.url, {
-      transports: ['websocket'],
-      reconnection: true,
-      reconnectionDelay: 250,
-      reconnectionDelayMax: 4_000,
-      randomizationFactor: 0.3,
-      timeout: 5_000,
-    });
+    const socket = openRelaySocket(this.opts.url, 'reconnecting');
     this.socket = socket;
     socket.on('connect', () => this.join());
     socket.on('disconnect', (reason) => {
@@ -107,14 +130,7 @@ export class RelayLink {
     });
     socket.on('event', (wire: WireEvent) => {
       if (wire.room !== this.opts.room) return;
-      const data = wire.data === undefined ? undefined : new Uint8Array(wire.data);
-      const event: RelayEvent = {
-        seq: wire.seq,
-        type: wire.type,
-        nick: wire.nick,
-        ...(data ? { data } : {}),
-        at: wire.at,
-      };
+      const event = relayEventOf(wire);
       const ticket =
         this.joined && event.seq > this.lastSeq ? (this.handlers.prepare?.(event) ?? null) : null;
       this.queue.push({ event, ticket });
