@@ -17,6 +17,7 @@
 // reads only what it needs from each frame; `--client socket.io` uses socket.io-client as the
 // app does (about twice the generator CPU per delivery at 50,000/s); `--client raw,socket.io`
 // runs both in one command. --workers spreads the clients over worker threads when cores allow.
+import { toMarkdown } from './relay-report';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -27,74 +28,11 @@ import { io, type Socket } from 'socket.io-client';
 import { startRelay } from '../src-main/relay/index';
 import { WireClient } from './relay-wire-client';
 
-/** The load generator's client: the raw wire client (default) or the real socket.io-client. */
-export type RelayBenchClient = 'raw' | 'socket.io';
-export const RELAY_BENCH_CLIENTS: readonly RelayBenchClient[] = ['raw', 'socket.io'];
+import type { RelayBenchClient, RelayBenchOptions, RelayBenchResult } from './relay-types';
+import { RELAY_BENCH_CLIENTS } from './relay-types';
 
-export interface RelayBenchOptions {
-  readonly connections: number;
-  readonly rooms: number;
-  readonly seconds: number;
-  /** Messages per second offered across all rooms; omit to saturate. */
-  readonly rate?: number;
-  /** Senders per room (the other members only receive). */
-  readonly sendersPerRoom?: number;
-  readonly payloadBytes?: number;
-  /** Messages each sender may have in flight when saturating. */
-  readonly window?: number;
-  /** Worker threads hosting the clients; 0 keeps them on the calling thread. */
-  readonly workers?: number;
-  /** Use an already running relay instead of starting one. */
-  readonly url?: string;
-  readonly inProcess?: boolean;
-  /** Which client the generator uses (default raw: see bench/relay-wire-client.ts). */
-  readonly client?: RelayBenchClient;
-}
-
-export interface RelayBenchResult {
-  readonly connections: number;
-  readonly rooms: number;
-  readonly client: RelayBenchClient;
-  readonly mode: 'saturate' | 'rate';
-  /** Why this run was made: saturation, half of it, a fixed deliveries/s, or --rate. */
-  readonly phase: 'saturate' | 'half-saturation' | 'deliveries' | 'rate';
-  readonly offeredRate: number | undefined;
-  /** Offered deliveries per second (messages/s x receivers per message), rate runs only. */
-  readonly offeredDeliveriesPerSecond: number | undefined;
-  readonly seconds: number;
-  readonly messages: number;
-  readonly messagesPerSecond: number;
-  readonly deliveries: number;
-  readonly deliveriesPerSecond: number;
-  /** From each message's own send stamp (written just before it went out) to each receipt. */
-  readonly latencyMs: {
-    readonly p50: number;
-    readonly p90: number;
-    readonly p99: number;
-    readonly max: number;
-  };
-  /**
-   * How far behind its schedule the pacer sent messages (rate runs): 99th percentile, largest,
-   * and the most messages one timer tick sent. Latency does not include this lag (each message
-   * is stamped when it is really sent); a large lag means the generator's thread could not keep
-   * up, and its bursts then queue behind each other at the relay.
-   */
-  readonly pacing:
-    { readonly lagP99Ms: number; readonly lagMaxMs: number; readonly maxBurst: number } | undefined;
-  readonly rejected: number;
-  /** Relay CPU time per delivery, when the relay ran as a child process on Linux. */
-  readonly relayCpuMicrosPerDelivery: number | undefined;
-  /** The generator process's CPU time per delivery (all its threads, user + system). */
-  readonly clientCpuMicrosPerDelivery: number;
-  /**
-   * Growth of the relay process's resident memory from just after it started to when every
-   * connection had joined, divided by the connections (an upper bound: it includes the heap the
-   * relay grows anyway). Only when the relay ran as a child process on Linux.
-   */
-  readonly relayMemoryPerConnectionBytes: number | undefined;
-  /** The relay process's resident memory once every connection had joined. */
-  readonly relayRssBytes: number | undefined;
-}
+export type { RelayBenchClient, RelayBenchOptions, RelayBenchResult } from './relay-types';
+export { RELAY_BENCH_CLIENTS } from './relay-types';
 
 /** What one group of clients (one thread) is asked to do. */
 interface GroupSpec {
@@ -670,73 +608,6 @@ export async function runRelaySeries(
     }
   }
   return results;
-}
-
-function loadLabel(r: RelayBenchResult): string {
-  const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
-  const msgs = `${fmt(r.offeredRate ?? 0)} msg/s`;
-  switch (r.phase) {
-    case 'saturate':
-      return 'saturate';
-    case 'half-saturation':
-      return `half saturation: ${msgs}`;
-    case 'deliveries':
-      return `${msgs} = ${fmt(r.offeredDeliveriesPerSecond ?? 0)} deliveries/s`;
-    case 'rate':
-      return msgs;
-  }
-}
-
-export function toMarkdown(results: readonly RelayBenchResult[]): string {
-  const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
-  const rows = results.map((r) => {
-    const relayCpu = r.relayCpuMicrosPerDelivery;
-    return [
-      loadLabel(r),
-      r.connections,
-      r.rooms,
-      r.client,
-      fmt(r.messagesPerSecond),
-      fmt(r.deliveriesPerSecond),
-      r.latencyMs.p50.toFixed(2),
-      r.latencyMs.p90.toFixed(2),
-      r.latencyMs.p99.toFixed(2),
-      r.latencyMs.max.toFixed(1),
-      r.pacing
-        ? `${r.pacing.lagP99Ms.toFixed(1)} / ${r.pacing.lagMaxMs.toFixed(1)} / ${r.pacing.maxBurst}`
-        : '',
-      r.rejected,
-      relayCpu === undefined ? 'n/a' : relayCpu.toFixed(2),
-      relayCpu ? fmt(1e6 / relayCpu) : 'n/a',
-      r.clientCpuMicrosPerDelivery.toFixed(2),
-      r.relayMemoryPerConnectionBytes === undefined
-        ? 'n/a'
-        : (r.relayMemoryPerConnectionBytes / 1024).toFixed(1),
-    ].join(' | ');
-  });
-  const header = [
-    'load',
-    'connections',
-    'rooms',
-    'generator',
-    'messages/s',
-    'deliveries/s',
-    'p50 ms',
-    'p90 ms',
-    'p99 ms',
-    'max ms',
-    'pacer lag p99 / max ms / max burst',
-    'rejected',
-    'relay CPU µs/delivery',
-    'deliveries per relay CPU-second',
-    'generator CPU µs/delivery',
-    'relay memory KiB/connection',
-  ];
-  return [
-    `| ${header.join(' | ')} |`,
-    `|${header.map(() => '---').join('|')}|`,
-    ...rows.map((row) => `| ${row} |`),
-  ].join('\n');
 }
 
 /** `--client raw,socket.io` (or one of them). */

@@ -1,11 +1,8 @@
 // `bench relay`: deliveries per second through one relay node, and latency at half the target.
 import { describeMachine, fmt, round } from '../common';
 import type { RelayBenchClient, RelayBenchResult } from '../relay';
-import {
-  parseClients as parseRelayClients,
-  runRelaySeries,
-  toMarkdown as relayMarkdown,
-} from '../relay';
+import { parseClients as parseRelayClients, runRelaySeries } from '../relay';
+import { toMarkdown as relayMarkdown } from '../relay-report';
 import type { BenchOutput, Values } from '../suite-kit';
 import { finish, judged, num, targetsTable, UsageError } from '../suite-kit';
 

@@ -1,6 +1,7 @@
 // Keeps the load script working: a tiny bounded run against an embedded relay.
 import { describe, expect, it } from 'vitest';
-import { runRelayBench, toMarkdown } from '../../bench/relay';
+import { runRelayBench } from '../../bench/relay';
+import { toMarkdown } from '../../bench/relay-report';
 
 describe('bench/relay.ts', () => {
   it('measures deliveries and latency and renders a Markdown table', async () => {
