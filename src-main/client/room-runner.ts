@@ -391,6 +391,51 @@ export class RoomRunner {
         break;
       }
       case 'member-joining':
+      case 'member-joined':
+      case 'member-left':
+      case 'member-cannot-read':
+        this.onMemberEvent(e);
+        break;
+      case 'warning':
+        // Blame has its own event (below), with the sentence users read.
+        if (e.code !== 'dropped-invalid-message' && e.code !== 'blame')
+          this.notice(e.seq ?? 0, 'warning', null, e.message);
+        break;
+      case 'blame':
+      case 'blame-round':
+      case 'chat-held':
+      case 'chat-released':
+      case 'chat-failed':
+        this.onAccountabilityEvent(e);
+        break;
+      case 'log': {
+        const entry: EventLogEntry = {
+          seq: e.seq,
+          type: e.eventType,
+          size: e.size,
+          outcome: e.outcome,
+          at: this.now(),
+        };
+        this.deps.emit({ type: 'log', roomId, entry });
+        break;
+      }
+      case 'session':
+      case 'progress':
+      case 'join-phase':
+        break;
+    }
+    if (e.type !== 'log' && e.type !== 'message') this.scheduleUpdate();
+  }
+
+  /** Membership changes become the room's notices. */
+  private onMemberEvent(
+    e: Extract<
+      AppEvent,
+      { type: 'member-joining' | 'member-joined' | 'member-left' | 'member-cannot-read' }
+    >,
+  ): void {
+    switch (e.type) {
+      case 'member-joining':
         this.notice(e.seq, 'joining', e.nick, `${e.nick} is joining`);
         break;
       case 'member-joined':
@@ -414,11 +459,17 @@ export class RoomRunner {
       case 'member-cannot-read':
         this.notice(e.seq, 'cannot-read', e.nick, `${e.nick} can no longer read new messages`);
         break;
-      case 'warning':
-        // Blame has its own event (below), with the sentence users read.
-        if (e.code !== 'dropped-invalid-message' && e.code !== 'blame')
-          this.notice(e.seq ?? 0, 'warning', null, e.message);
-        break;
+    }
+  }
+
+  /** Blame results and held chat: the debug panel's blame list, the held count, notices. */
+  private onAccountabilityEvent(
+    e: Extract<
+      AppEvent,
+      { type: 'blame' | 'blame-round' | 'chat-held' | 'chat-released' | 'chat-failed' }
+    >,
+  ): void {
+    switch (e.type) {
       case 'blame':
         this.blames.push({
           nick: e.nick,
@@ -448,23 +499,7 @@ export class RoomRunner {
         this.heldCount = Math.max(0, this.heldCount - 1);
         this.notice(0, 'warning', null, `Your message was not sent: ${e.reason}`);
         break;
-      case 'log': {
-        const entry: EventLogEntry = {
-          seq: e.seq,
-          type: e.eventType,
-          size: e.size,
-          outcome: e.outcome,
-          at: this.now(),
-        };
-        this.deps.emit({ type: 'log', roomId, entry });
-        break;
-      }
-      case 'session':
-      case 'progress':
-      case 'join-phase':
-        break;
     }
-    if (e.type !== 'log' && e.type !== 'message') this.scheduleUpdate();
   }
 
   private notice(seq: number, kind: RoomNotice['kind'], nick: string | null, text: string): void {

@@ -1,5 +1,6 @@
 // What the UI and the headless client see of a room, computed from the engine and the store.
 import type {
+  BlameView,
   ConnectionState,
   JoinPhase,
   MemberView,
@@ -21,6 +22,9 @@ export interface RoomViewSource {
   readonly connectionDetail: string;
   readonly phase: JoinPhase;
   readonly verification: VerificationView | null;
+  readonly blames: readonly BlameView[];
+  /** Own chat messages held until the room re-keys. */
+  readonly heldCount: number;
   fp(lt: Uint8Array): string;
 }
 
