@@ -7,6 +7,8 @@ import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 import { cryptoBackendFromEnv } from '../src-main/host/crypto-choice';
 import { cryptoReadyWith } from '../src-main/protocol/crypto';
+import type { AdversaryKind } from '../src-main/sim/adversary';
+import { ADVERSARY_KINDS } from '../src-main/sim/adversary';
 import { randomSchedule, runSchedule, xorshift } from '../src-main/sim/schedule';
 
 const { values } = parseArgs({
@@ -16,6 +18,7 @@ const { values } = parseArgs({
     seed: { type: 'string', default: '1' },
     jobs: { type: 'string', default: String(Math.min(4, availableParallelism())) },
     honest: { type: 'boolean', default: false },
+    adversary: { type: 'string' },
     verbose: { type: 'boolean', default: false },
     // internal: run schedules [from, to) and report as JSON on stdout
     slice: { type: 'string' },
@@ -32,6 +35,17 @@ function positive(name: string, raw: string): number {
 }
 
 const clients = positive('clients', values.clients);
+const adversary = values.adversary;
+if (
+  adversary !== undefined &&
+  adversary !== 'mixed' &&
+  !ADVERSARY_KINDS.includes(adversary as never)
+) {
+  console.error(
+    `--adversary must be one of ${ADVERSARY_KINDS.join(', ')} or mixed, got ${JSON.stringify(adversary)}`,
+  );
+  process.exit(2);
+}
 const schedules = positive('schedules', values.schedules);
 const jobs = Math.min(positive('jobs', values.jobs), schedules);
 
@@ -47,7 +61,11 @@ async function runSlice(from: number, to: number): Promise<Failure[]> {
   const failures: Failure[] = [];
   for (let k = from; k < to; k++) {
     const seed = `${values.seed}:${k}`;
-    const actions = randomSchedule(xorshift(seed), { clients, misbehaving: !values.honest });
+    const actions = randomSchedule(xorshift(seed), {
+      clients,
+      misbehaving: !values.honest,
+      ...(adversary ? { adversary: adversary as AdversaryKind | 'mixed' } : {}),
+    });
     const result = runSchedule(actions, seed);
     if (result.violations.length > 0) {
       failures.push({

@@ -43,11 +43,19 @@ export abstract class KeyingLayer extends EngineBase {
   protected frontJoinSession(): Session | null {
     const live = this.limboOnCurrent().filter((s) => s.kind === 'join');
     for (const j of this.pendingJoiners) {
+      if (this.slowJoiners.has(j.nick)) continue;
       const s = live.find((x) => x.joiner === j.nick);
       if (s) return s;
     }
     return null;
   }
+
+  /**
+   * Joiners whose front session once made the others stall (a local memory, like the stall
+   * timer itself: it only decides when we contribute, never what wins). They are not the front
+   * again, so one silent joiner costs the joiners behind it one stall period, not one each.
+   */
+  protected readonly slowJoiners = new Set<Nick>();
 
   /** Compute our share (and tokens) for `session` and send our contribution. */
   protected contribute(session: Session, seq: Seq): void {

@@ -146,6 +146,7 @@ export abstract class MembershipLayer extends KeyingLayer {
     this.burned.clear();
     this.clearPairKeyCache();
     this.pendingJoiners = this.pendingJoiners.filter((j) => !winner.indexByNick.has(j.nick));
+    for (const nick of winner.members) this.slowJoiners.delete(nick);
     this.pendingLeavers = new Set(
       [...this.pendingLeavers].filter((l) => winner.indexByNick.has(l)),
     );

@@ -429,7 +429,16 @@ export class RoomEngine extends ChatLayer {
         session.status === 'in-limbo' &&
         session.parent === this.current?.sid
       ) {
+        const front = this.frontJoinSession();
+        if (front?.joiner && front !== session) {
+          this.slowJoiners.add(front.joiner);
+          if (this.slowJoiners.size > 256)
+            this.slowJoiners.delete(this.slowJoiners.values().next().value as Nick);
+        }
         this.contribute(session, asSeq(this.lastSeq));
+        // The new front (the next joiner that is not slow) goes ahead now, not a stall later.
+        const next = this.frontJoinSession();
+        if (next?.deferred) this.contribute(next, asSeq(this.lastSeq));
       }
       return;
     }

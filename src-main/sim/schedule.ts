@@ -1,12 +1,19 @@
 // Random schedules over the in-memory relay, and the invariants of docs/PROTOCOL.md section 8
 // checked at the end of each. Used by the property tests and by `npm run simulate`.
+import type { AppEvent } from '../protocol/events';
+import type { AdversaryKind } from './adversary';
+import { ADVERSARY_KINDS, adversaryTamper } from './adversary';
 import type { SimClient } from './relay';
 import { SimRelay } from './relay';
 
 export { xorshift } from './random';
 
+export type Behaviour = 'honest' | 'silent' | 'noisy' | Exclude<AdversaryKind, 'drop'>;
+
 export type Action =
-  | { kind: 'join'; name: string; behaviour: 'honest' | 'silent' | 'noisy' }
+  | { kind: 'join'; name: string; behaviour: Behaviour }
+  /** The relay withholds the next message event from one client, once (a gap it must see). */
+  | { kind: 'withhold'; pick: number }
   | { kind: 'disconnect'; pick: number }
   | { kind: 'leave'; pick: number; listen: boolean }
   | { kind: 'chat'; pick: number }
@@ -17,21 +24,40 @@ export type Action =
 export interface ScheduleOptions {
   clients: number;
   misbehaving?: boolean;
+  /**
+   * Exactly one adversary of this kind among otherwise honest clients (`mixed`: a kind drawn per
+   * schedule); `drop` is a relay that withholds frames from single clients.
+   */
+  adversary?: AdversaryKind | 'mixed';
 }
+
+/**
+ * The bound of docs/PROTOCOL.md "Accountability" in the simulator's timers (limbo 5 s, stall
+ * 2 s, join retry 4 s): limbo + stall + one join retry (a joiner whose attempt a blame round
+ * ended asks again at once, one whose request came while no session could be built retries).
+ */
+export const SIM_BOUND_MS = 5_000 + 2_000 + 4_000;
 
 /** A random schedule: every client joins at some point, with leaves, chat and noise between. */
 export function randomSchedule(random: () => number, opts: ScheduleOptions): Action[] {
   const actions: Action[] = [];
   const pick = () => Math.floor(random() * 1_000_000);
+  const kind: AdversaryKind | null =
+    opts.adversary === 'mixed'
+      ? (ADVERSARY_KINDS[Math.floor(random() * ADVERSARY_KINDS.length)] as AdversaryKind)
+      : (opts.adversary ?? null);
+  const adversaryAt = kind ? 1 + Math.floor(random() * (opts.clients - 1)) : -1;
   for (let i = 0; i < opts.clients; i++) {
     const roll = random();
-    const behaviour =
-      opts.misbehaving && i > 1 && roll < 0.1
+    let behaviour: Behaviour =
+      !kind && opts.misbehaving && i > 1 && roll < 0.1
         ? 'silent'
-        : opts.misbehaving && roll < 0.2
+        : !kind && opts.misbehaving && roll < 0.2
           ? 'noisy'
           : 'honest';
+    if (i === adversaryAt && kind !== 'drop' && kind) behaviour = kind;
     actions.push({ kind: 'join', name: `c${i}`, behaviour });
+    if (kind === 'drop' && random() < 0.6) actions.push({ kind: 'withhold', pick: pick() });
     const extra = Math.floor(random() * 3);
     for (let e = 0; e < extra; e++) {
       const r = random();
@@ -48,6 +74,11 @@ export function randomSchedule(random: () => number, opts: ScheduleOptions): Act
 
 interface Roles {
   silent: Set<string>;
+  /** Clients that misbehave on purpose: the only ones anyone may blame. */
+  adversaries: Set<string>;
+  /** Members' departures and joiners' arrivals, for the bound: nick -> seq. */
+  joins: Map<string, number>;
+  leaves: Map<string, number>;
   listeners: Map<string, number>; // left voluntarily, still connected: nick -> seq of LEAVE
 }
 
@@ -60,30 +91,93 @@ export interface ScheduleResult {
 function chooseMember(relay: SimRelay, pick: number, roles: Roles): SimClient | null {
   const members = relay
     .connected()
-    .filter((c) => c.engine.isMember && !roles.silent.has(c.nick) && !roles.listeners.has(c.nick));
+    .filter(
+      (c) =>
+        c.engine.isMember &&
+        !roles.silent.has(c.nick) &&
+        !roles.adversaries.has(c.nick) &&
+        !roles.listeners.has(c.nick),
+    );
   return members.length ? (members[pick % members.length] as SimClient) : null;
+}
+
+/**
+ * With an adversary, the last honest member never leaves: a room held by the adversary alone
+ * has nobody honest to admit anyone (docs/PROTOCOL.md "Accountability", what is not bounded).
+ */
+function mayDepart(relay: SimRelay, c: SimClient, roles: Roles): boolean {
+  if (roles.adversaries.size === 0) return true;
+  const others = relay
+    .connected()
+    .filter(
+      (x) =>
+        x !== c &&
+        x.engine.isMember &&
+        !roles.adversaries.has(x.nick) &&
+        !roles.silent.has(x.nick) &&
+        !roles.listeners.has(x.nick),
+    );
+  return others.length > 0;
+}
+
+/** A live room at this moment: some connected honest client is a member not on its way out. */
+function roomIsLive(relay: SimRelay, roles: Roles): boolean {
+  return relay
+    .connected()
+    .some(
+      (x) =>
+        x.engine.isMember &&
+        !roles.listeners.has(x.nick) &&
+        !roles.adversaries.has(x.nick) &&
+        !x.engine.pending.leavers.includes(x.nick),
+    );
 }
 
 export function runSchedule(actions: Action[], seed: string): ScheduleResult {
   const relay = new SimRelay(seed);
-  const roles: Roles = { silent: new Set(), listeners: new Map() };
+  const roles: Roles = {
+    silent: new Set(),
+    adversaries: new Set(),
+    joins: new Map(),
+    leaves: new Map(),
+    listeners: new Map(),
+  };
   let chatCounter = 0;
   for (const a of actions) {
     switch (a.kind) {
       case 'join': {
+        // The bound runs from a request made to a live room (a founder waits on purpose).
+        const live = roomIsLive(relay, roles);
         const c = relay.join(a.name, { silent: a.behaviour === 'silent' });
+        if (live) roles.joins.set(c.nick, relay.log.length);
         if (a.behaviour === 'silent') roles.silent.add(c.nick);
+        if (a.behaviour !== 'honest' && a.behaviour !== 'silent' && a.behaviour !== 'noisy') {
+          c.tamper = adversaryTamper(a.behaviour, c);
+          roles.adversaries.add(c.nick);
+        }
+        break;
+      }
+      case 'withhold': {
+        const targets = relay.connected();
+        const c = targets[a.pick % Math.max(1, targets.length)];
+        const next = c && relay.log.find((e) => e.seq > c.cursor + 1 && e.kind === 'message');
+        if (c && next) c.drop.add(next.seq);
+        else if (c) c.drop.add(relay.log.length + 1 + (a.pick % 5));
         break;
       }
       case 'disconnect': {
         const c = chooseMember(relay, a.pick, roles);
-        if (c && relay.connected().length > 1) relay.disconnect(c.nick);
+        if (c && relay.connected().length > 1 && mayDepart(relay, c, roles)) {
+          relay.disconnect(c.nick);
+          roles.leaves.set(c.nick, relay.log.length);
+        }
         break;
       }
       case 'leave': {
         const c = chooseMember(relay, a.pick, roles);
-        if (!c) break;
+        if (!c || !mayDepart(relay, c, roles)) break;
         relay.command(c.nick, { kind: 'leave', at: relay.clock });
+        roles.leaves.set(c.nick, relay.log.length);
         if (a.listen) roles.listeners.set(c.nick, relay.log.length);
         else relay.disconnect(c.nick);
         break;
@@ -126,7 +220,10 @@ function checkInvariants(relay: SimRelay, roles: Roles): string[] {
   const violations: string[] = [];
   const honest = relay
     .connected()
-    .filter((c) => !roles.silent.has(c.nick) && !roles.listeners.has(c.nick));
+    .filter(
+      (c) =>
+        !roles.silent.has(c.nick) && !roles.listeners.has(c.nick) && !roles.adversaries.has(c.nick),
+    );
   // 1. Convergence: one current sid, the same members, all honest connected clients in it.
   const sids = new Set(honest.map((c) => c.engine.current?.sid ?? 'none'));
   if (sids.size > 1)
@@ -134,7 +231,11 @@ function checkInvariants(relay: SimRelay, roles: Roles): string[] {
   const expected = honest.map((c) => c.nick).sort();
   for (const c of honest) {
     if (!c.engine.isMember) violations.push(`${c.nick} (honest, connected) is not a member`);
-    const members = [...(c.engine.current?.members ?? [])].sort();
+    // An adversary that has not (yet) misbehaved may still be in the room: the same sid for
+    // every honest client already says they agree on it.
+    const members = [...(c.engine.current?.members ?? [])]
+      .filter((m) => !roles.adversaries.has(m))
+      .sort();
     if (JSON.stringify(members) !== JSON.stringify(expected)) {
       violations.push(
         `${c.nick} sees members [${members.join(',')}], expected [${expected.join(',')}]`,
@@ -210,6 +311,66 @@ function checkInvariants(relay: SimRelay, roles: Roles): string[] {
       const b = mine.filter((x) => x.seq >= from).map((x) => `${x.seq}:${x.sid}`);
       if (a.join() !== b.join())
         violations.push(`${c.nick} and ${reference.nick} saw different current sessions`);
+    }
+  }
+  violations.push(...accountabilityViolations(relay, roles, honest));
+  return violations;
+}
+
+/**
+ * Issue 11's invariants: nobody honest is ever blamed, every honest joiner is admitted within the
+ * bound of its request, and every departure completes within the bound, as every honest client
+ * saw it. Times are the simulator's clock at the ordered events.
+ */
+function accountabilityViolations(relay: SimRelay, roles: Roles, honest: SimClient[]): string[] {
+  const violations: string[] = [];
+  const blamable = new Set([...roles.adversaries, ...roles.silent]);
+  for (const c of relay.clients.values()) {
+    if (blamable.has(c.nick)) continue;
+    for (const e of c.events) {
+      if (e.type === 'blame' && !blamable.has(e.nick)) {
+        violations.push(`${c.nick}: honest ${e.nick} blamed (${e.cause}) at seq ${e.seq}`);
+      }
+    }
+  }
+  if (roles.adversaries.size + roles.silent.size > 1) return violations;
+  const at = (seq: number) => relay.log[seq - 1]?.at ?? relay.clock;
+  const currents = (c: SimClient) =>
+    c.events.filter(
+      (e): e is Extract<AppEvent, { type: 'session' }> =>
+        e.type === 'session' && e.status === 'current',
+    );
+  // A room founded anew in between (every member had gone): a founder waits on purpose.
+  const geneses = [...relay.clients.values()].flatMap((c) =>
+    currents(c)
+      .filter((e) => e.kind === 'genesis')
+      .map((e) => e.seq),
+  );
+  const refounded = (from: number, to: number) => geneses.some((g) => g > from && g <= to);
+  for (const j of honest) {
+    const requested = roles.joins.get(j.nick);
+    const admitted = currents(j).find((e) => e.members.includes(j.nick));
+    if (requested === undefined || !admitted) continue; // convergence (1) reports it
+    if (refounded(requested, admitted.seq)) continue;
+    const took = at(admitted.seq) - at(requested);
+    if (took > SIM_BOUND_MS) {
+      violations.push(`${j.nick} admitted ${took} ms after its request (bound ${SIM_BOUND_MS})`);
+    }
+  }
+  const reference = honest[0];
+  if (reference) {
+    for (const [leaver, seq] of [...roles.leaves, ...roles.listeners]) {
+      if (seq < (roles.joins.get(reference.nick) ?? 0)) continue;
+      const done = currents(reference).find(
+        (e) => e.seq > seq && !e.members.includes(leaver as never),
+      );
+      if (!done || refounded(seq, done.seq)) continue;
+      const took = at(done.seq) - at(seq);
+      if (took > SIM_BOUND_MS) {
+        violations.push(
+          `the departure of ${leaver} completed after ${took} ms (bound ${SIM_BOUND_MS})`,
+        );
+      }
     }
   }
   return violations;

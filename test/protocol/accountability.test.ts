@@ -2,11 +2,11 @@
 // docs/PROTOCOL.md "Accountability" that bound it. Every test asserts who ends up in the room,
 // who was blamed, and how long it took in simulated time.
 import { beforeAll, describe, expect, it } from 'vitest';
-import { encodeFrame, parseFrame } from '../../src-main/protocol/codec';
 import type { AppEvent } from '../../src-main/protocol/events';
 import type { SimClient } from '../../src-main/sim/relay';
 import { asNick } from '../../src-main/protocol/types';
-import { assertConverged, messagesOf, ready, resign, SimRelay } from '../../src-main/sim/relay';
+import { adversaryTamper, flip, vetoInstead } from '../../src-main/sim/adversary';
+import { assertConverged, messagesOf, ready, SimRelay } from '../../src-main/sim/relay';
 
 beforeAll(ready);
 
@@ -43,13 +43,7 @@ const memberOf = (relay: SimRelay, name: string) => relay.client(name).engine.is
 
 /** A malicious member's tamper: flip one bit of z in the chosen contribution type. */
 function flipShare(c: SimClient, type: number): (data: Uint8Array) => Uint8Array | null {
-  return (data) =>
-    data[1] !== type
-      ? data
-      : resign(c, data, (body) => {
-          const z = body['z'] as Uint8Array;
-          z[0] = (z[0] as number) ^ 1;
-        });
+  return (data) => (data[1] !== type ? data : flip(c, data, 'z'));
 }
 
 describe('finding 1: a false veto, repeated, no longer keeps a joiner out', () => {
@@ -59,22 +53,8 @@ describe('finding 1: a false veto, repeated, no longer keeps a joiner out', () =
     let vetoes = 0;
     carol.tamper = (data) => {
       if (data[1] !== 2) return data; // her PARTICIPANTS_INFO becomes a veto naming the joiner
-      const parsed = parseFrame(data);
-      const c = carol.engine.current;
-      if (!parsed.ok || !c?.own) return data;
       vetoes++;
-      return encodeFrame(
-        carol.crypto,
-        'TIMEOUT',
-        c.sidBytes,
-        {
-          index: c.own.index,
-          stalled: parsed.value.sid as Uint8Array,
-          accused: ['dave'],
-          veto: true,
-        },
-        c.own.eph.secretKey,
-      );
+      return vetoInstead(carol, data);
     };
     relay.join('dave');
     const took = until(relay, () => memberOf(relay, 'dave'));
@@ -96,22 +76,8 @@ describe('finding 1: a false veto, repeated, no longer keeps a joiner out', () =
     // Carol contributes honestly, then vetoes once dave's JOINER_AUTH is in.
     carol.tamper = (data) => {
       if (data[1] !== 5 || sent) return data; // her confirmation becomes a veto
-      const parsed = parseFrame(data);
-      const c = carol.engine.current;
-      if (!parsed.ok || !c?.own) return data;
       sent = true;
-      return encodeFrame(
-        carol.crypto,
-        'TIMEOUT',
-        c.sidBytes,
-        {
-          index: c.own.index,
-          stalled: parsed.value.sid as Uint8Array,
-          accused: ['dave'],
-          veto: true,
-        },
-        c.own.eph.secretKey,
-      );
+      return vetoInstead(carol, data, 'dave');
     };
     relay.join('dave');
     const took = until(relay, () => memberOf(relay, 'dave'));
@@ -209,13 +175,7 @@ describe('confirmation misbehaviour', () => {
   it('a bad confirmation value: the odd one is removed by the others and nothing is sent to it', () => {
     const relay = room(['alice', 'bob', 'carol'], 'bad-conf');
     const carol = relay.client('carol');
-    carol.tamper = (data) =>
-      data[1] !== 5
-        ? data
-        : resign(carol, data, (body) => {
-            const conf = body['conf'] as Uint8Array;
-            conf[0] = (conf[0] as number) ^ 1;
-          });
+    carol.tamper = (data) => (data[1] !== 5 ? data : flip(carol, data, 'conf'));
     relay.join('dave');
     const took = until(
       relay,
@@ -244,14 +204,8 @@ describe('a joiner that lies to a minority', () => {
   it('is blamed from the revealed keys; the member it lied to is not', () => {
     const relay = room(['alice', 'bob', 'carol'], 'liar-joiner');
     const mallory = relay.join('mallory');
-    mallory.tamper = (data) =>
-      data[1] !== 3
-        ? data
-        : resign(mallory, data, (body) => {
-            const kcs = body['kcs'] as (Uint8Array | null)[];
-            const toCarol = kcs[2];
-            if (toCarol) toCarol[0] = (toCarol[0] as number) ^ 0xff;
-          });
+    // A wrong token for carol alone (participants sorted: alice, bob, carol, mallory).
+    mallory.tamper = adversaryTamper('liar-joiner', mallory);
     relay.join('dave');
     const took = until(relay, () => memberOf(relay, 'dave'));
     expect(took).toBeLessThanOrEqual(BOUND);
@@ -313,24 +267,7 @@ describe('two misbehaving members out of seven', () => {
     const names = ['alice', 'bob', 'carol', 'dave', 'erin', 'frank', 'gina'];
     const relay = room(names, 'two-of-seven');
     const carol = relay.client('carol');
-    carol.tamper = (data) => {
-      if (data[1] !== 2) return data;
-      const parsed = parseFrame(data);
-      const c = carol.engine.current;
-      if (!parsed.ok || !c?.own) return data;
-      return encodeFrame(
-        carol.crypto,
-        'TIMEOUT',
-        c.sidBytes,
-        {
-          index: c.own.index,
-          stalled: parsed.value.sid as Uint8Array,
-          accused: ['hank'],
-          veto: true,
-        },
-        c.own.eph.secretKey,
-      );
-    };
+    carol.tamper = (data) => (data[1] !== 2 ? data : vetoInstead(carol, data));
     const erin = relay.client('erin');
     erin.tamper = flipShare(erin, 2);
     relay.join('hank');

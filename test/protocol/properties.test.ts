@@ -2,7 +2,8 @@ import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { cryptoReady } from '../../src-main/protocol/crypto';
 import type { Action } from '../../src-main/sim/schedule';
-import { runSchedule } from '../../src-main/sim/schedule';
+import { ADVERSARY_KINDS } from '../../src-main/sim/adversary';
+import { randomSchedule, runSchedule, xorshift } from '../../src-main/sim/schedule';
 
 beforeAll(cryptoReady);
 
@@ -72,4 +73,16 @@ describe('invariants of PROTOCOL.md section 8 over random schedules', () => {
       { numRuns: 40, seed: 20261124 },
     );
   }, 120_000);
+});
+
+describe('issue 11: one adversary among honest clients', () => {
+  for (const kind of ADVERSARY_KINDS) {
+    it(`${kind}: converges, nobody honest blamed, every change within the bound`, () => {
+      for (let k = 0; k < 6; k++) {
+        const seed = `adversary:${kind}:${k}`;
+        const actions = randomSchedule(xorshift(seed), { clients: 7, adversary: kind });
+        expect(runSchedule(actions, seed).violations, seed).toEqual([]);
+      }
+    }, 120_000);
+  }
 });
