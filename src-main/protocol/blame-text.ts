@@ -5,7 +5,7 @@ import type { BlameCause } from './events';
 export function blameSentence(
   nick: string,
   cause: BlameCause,
-  round: { joiner: string | null; vetoer: string | null },
+  round: { joiner: string | null; vetoer: string | null; accused?: string | null },
   member: boolean,
 ): string {
   const outcome = member ? `${nick} was removed` : `${nick} was turned away`;
@@ -16,6 +16,10 @@ export function blameSentence(
       return `${nick} vetoed ${round.joiner ?? 'a joiner'}, but ${round.joiner ?? 'its'} token was correct; ${outcome}`;
     case 'bad-joiner-token':
       return `${nick} sent ${round.vetoer ?? 'a member'} a token that does not verify; ${outcome}`;
+    case 'bad-member-token':
+      return `${nick} sent ${round.joiner ?? 'the joiner'} a token that does not verify; ${outcome}`;
+    case 'false-complaint':
+      return `${nick} said ${round.accused ?? 'a member'}'s token was wrong, but it was correct; ${outcome}`;
     case 'bad-reveal':
       return `${nick} revealed a key that is not its own; ${outcome}`;
     case 'no-reveal':

@@ -7,7 +7,7 @@ import type { Body, ParsedFrame } from './codec';
 import { decodeBody, encodeFrame, verifyFrame } from './codec';
 import { CryptoError } from './crypto';
 import { authToken, ringSecret, tripleDhFromEphemerals, xor } from './derive';
-import type { BlameCause } from './events';
+import type { BlameCause, BlameRoundCause } from './events';
 import { blameSentence } from './blame-text';
 import type { Session } from './session';
 import type { Nick, Participant, Seq, SignKeyPair } from './types';
@@ -21,14 +21,16 @@ export abstract class AccountabilityLayer extends MembershipLayer {
   /** Rule 2 and 3: a failed session's participants must reveal; nothing is built meanwhile. */
   protected override openBlame(
     session: Session,
-    cause: 'inconsistent-shares' | 'veto',
+    cause: BlameRoundCause,
     vetoer: Nick | null,
     seq: Seq,
     at: number,
+    accused: Nick | null = session.joiner,
   ): void {
     const c = this.current;
     if (!c || this.blame) return;
-    const need = cause === 'veto' ? [vetoer as Nick, session.joiner as Nick] : [...session.members];
+    const need =
+      cause === 'inconsistent-shares' ? [...session.members] : [vetoer as Nick, accused as Nick];
     const round: BlameRound = {
       sid: session.sid,
       sidBytes: session.sidBytes,
@@ -37,7 +39,9 @@ export abstract class AccountabilityLayer extends MembershipLayer {
       joiner: session.joiner,
       shares: session.shares.map((z) => z ?? new Uint8Array(0)),
       joinerKcs: session.joinerKcs ? [...session.joinerKcs] : null,
+      memberKcs: [...session.memberKcs],
       vetoer,
+      accused,
       need,
       revealed: new Map(),
       openedSeq: seq,
@@ -53,9 +57,9 @@ export abstract class AccountabilityLayer extends MembershipLayer {
     }
     this.clearPairKeyCache();
     const text =
-      cause === 'veto'
-        ? `${vetoer} vetoed ${session.joiner}: ${vetoer} and ${session.joiner} reveal their keys for the failed session`
-        : `the key contributions did not add up: ${need.join(', ')} reveal their keys for the failed session`;
+      cause === 'inconsistent-shares'
+        ? `the key contributions did not add up: ${need.join(', ')} reveal their keys for the failed session`
+        : `${vetoer} says ${accused}'s token does not verify: both reveal their keys for the failed session`;
     this.warn('blame-round', text, seq);
     this.emit({ type: 'blame-round', sid: session.sid, cause, need, seq });
     if (need.includes(this.nick)) this.sendReveal(round, session);
@@ -153,12 +157,12 @@ export abstract class AccountabilityLayer extends MembershipLayer {
 
   protected maybeConclude(round: BlameRound, seq: Seq, at: number): void {
     if (!round.need.every((n) => round.revealed.has(n))) return;
-    const complete = round.participants.every((p) =>
-      round.cause === 'veto'
-        ? p.nick !== round.vetoer && p.nick !== round.joiner
-          ? true
-          : round.revealed.has(p.nick)
-        : round.revealed.has(p.nick),
+    const complete = round.participants.every(
+      (p) =>
+        round.revealed.has(p.nick) ||
+        (round.cause !== 'inconsistent-shares' &&
+          p.nick !== round.vetoer &&
+          p.nick !== round.accused),
     );
     this.conclude(round, complete ? this.verdict(round) : [], seq, at);
   }
@@ -171,17 +175,19 @@ export abstract class AccountabilityLayer extends MembershipLayer {
       eph: this.crypto.signKeyPairFromSeed(round.revealed.get(p.nick) as Uint8Array) as SignKeyPair,
     });
     try {
-      if (round.cause === 'veto') {
+      if (round.cause !== 'inconsistent-shares') {
+        // The claimant says the accused's token to it does not verify: recompute that token.
         const v = round.participants.find((p) => p.nick === round.vetoer) as Participant;
-        const j = round.participants.find((p) => p.nick === round.joiner) as Participant;
-        const k = tripleDhFromEphemerals(this.crypto, keysOf(v), keysOf(j));
+        const a = round.participants.find((p) => p.nick === round.accused) as Participant;
+        const k = tripleDhFromEphemerals(this.crypto, keysOf(v), keysOf(a));
         const expected = authToken(this.crypto, k, round.sidBytes, v);
-        const vIndex = round.participants.indexOf(v);
-        const sent = round.joinerKcs?.[vIndex];
+        const veto = round.cause === 'veto';
+        const sent = veto
+          ? round.joinerKcs?.[round.participants.indexOf(v)]
+          : round.memberKcs[round.participants.indexOf(a)];
         const tokenOk = !!sent && this.crypto.constantTimeEqual(expected, sent);
-        return tokenOk
-          ? [{ nick: v.nick, cause: 'false-veto' }]
-          : [{ nick: j.nick, cause: 'bad-joiner-token' }];
+        if (tokenOk) return [{ nick: v.nick, cause: veto ? 'false-veto' : 'false-complaint' }];
+        return [{ nick: a.nick, cause: veto ? 'bad-joiner-token' : 'bad-member-token' }];
       }
       const n = round.participants.length;
       const keys = round.participants.map(keysOf);
@@ -272,7 +278,9 @@ export abstract class AccountabilityLayer extends MembershipLayer {
         joiner: stalled.joiner,
         shares: [],
         joinerKcs: null,
+        memberKcs: [],
         vetoer: event.nick,
+        accused: stalled.joiner,
         need: [],
         revealed: new Map(),
         openedSeq: event.seq,
@@ -281,6 +289,44 @@ export abstract class AccountabilityLayer extends MembershipLayer {
       return 'accepted';
     }
     this.openBlame(stalled, 'veto', event.nick, event.seq, event.at);
+    return 'accepted';
+  }
+
+  /**
+   * The joiner's complaint (a TIMEOUT with veto, signed in its own join session) that a member's
+   * token to it does not verify: the mirror of a veto, settled by the same reveal.
+   */
+  protected override onComplaint(session: Session, accused: Nick[], event: MessageEvent): string {
+    const member = accused[0];
+    if (accused.length !== 1 || !member || member === session.joiner) {
+      return 'ignored: a complaint names one member';
+    }
+    if (!session.indexByNick.has(member)) return 'ignored: not a participant';
+    if (session.status !== 'in-limbo' || session.parent !== this.current?.sid) {
+      return 'ignored: stale timeout';
+    }
+    if (this.blame) return 'ignored: a blame round is open';
+    if (!session.memberKcs[session.indexByNick.get(member) as number]) {
+      // No token from that member was ordered: nothing it could be about.
+      const round: BlameRound = {
+        sid: session.sid,
+        sidBytes: session.sidBytes,
+        cause: 'complaint',
+        participants: session.participants.map((p) => ({ ...p })),
+        joiner: session.joiner,
+        shares: [],
+        joinerKcs: null,
+        memberKcs: [],
+        vetoer: event.nick,
+        accused: member,
+        need: [],
+        revealed: new Map(),
+        openedSeq: event.seq,
+      };
+      this.blameParticipant(round, event.nick, 'false-complaint', event.seq, event.at);
+      return 'accepted';
+    }
+    this.openBlame(session, 'complaint', event.nick, event.seq, event.at, member);
     return 'accepted';
   }
 

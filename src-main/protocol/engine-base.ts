@@ -2,7 +2,14 @@
 // is one concern of PROTOCOL.md section 5, in its own file; together they are one state machine.
 import type { Crypto } from './crypto';
 import { tripleDh } from './derive';
-import type { AppEvent, Effect, EngineInput, JoinPhase, WarningCode } from './events';
+import type {
+  AppEvent,
+  BlameRoundCause,
+  Effect,
+  EngineInput,
+  JoinPhase,
+  WarningCode,
+} from './events';
 import type { OwnPart, Session } from './session';
 import type { PublicState } from './state-transfer';
 import type { TransitionReason } from './transitions';
@@ -43,14 +50,18 @@ export interface PendingJoiner {
 export interface BlameRound {
   sid: Sid;
   sidBytes: Uint8Array;
-  cause: 'inconsistent-shares' | 'veto';
+  cause: BlameRoundCause;
   participants: Participant[];
   joiner: Nick | null;
   /** Every participant's public share z, as ordered. */
   shares: Uint8Array[];
   /** The joiner's tokens (JOINER_AUTH), for a veto. */
   joinerKcs: (Uint8Array | null)[] | null;
+  /** The members' tokens to the joiner (PARTICIPANTS_INFO), for a complaint. */
+  memberKcs: (Uint8Array | null)[];
+  /** Who vetoed (a member) or complained (the joiner), and whom the claim is against. */
   vetoer: Nick | null;
+  accused: Nick | null;
   need: Nick[];
   /** Revealed ephemeral seeds by nick. */
   revealed: Map<Nick, Uint8Array>;

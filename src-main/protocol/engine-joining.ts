@@ -158,6 +158,7 @@ export abstract class JoiningLayer extends AccountabilityLayer {
       for (const [i, next] of l.confirmed) if (i < s.confirmed.length) s.confirmed[i] = next;
       for (const [i, z] of l.shares) if (i < s.shares.length && !s.own) s.shares[i] = z;
       if (l.kcs && !s.own) s.joinerKcs = l.kcs;
+      for (const [i, k] of l.mkcs ?? []) if (i < s.memberKcs.length) s.memberKcs[i] = k;
     }
     this.setPhase('waiting-for-members', 'following the room');
     return 'accepted';
@@ -197,6 +198,7 @@ export abstract class JoiningLayer extends AccountabilityLayer {
         confirmed: s.confirmed.flatMap((n, i) => (n ? [[i, n] as [number, Uint8Array]] : [])),
         shares: s.shares.flatMap((z, i) => (z ? [[i, z] as [number, Uint8Array]] : [])),
         ...(s.joinerKcs ? { kcs: [...s.joinerKcs] } : {}),
+        mkcs: s.memberKcs.flatMap((k, i) => (k ? [[i, k] as [number, Uint8Array]] : [])),
         createdSeq: s.createdSeq,
       })),
     };

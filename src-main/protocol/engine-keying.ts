@@ -7,6 +7,7 @@ import { authToken, boundHistory, confirmation, ringSecret, sessionKey, xor } fr
 import type { Session } from './session';
 import { encodePublicState } from './state-transfer';
 import type { Nick, Participant, Seq, SignKeyPair } from './types';
+import type { BlameRoundCause } from './events';
 import { bytesEqual, fromHex, toHex } from './types';
 import { EMPTY } from './engine-base';
 import { EngineBase } from './engine-base';
@@ -153,6 +154,7 @@ export abstract class KeyingLayer extends EngineBase {
     if (index === session.joinerIndex) return 'wrong-message-for-session';
     if (session.shares[index]) return 'duplicate-contribution';
     session.shares[index] = z;
+    if (extra.kc) session.memberKcs[index] = extra.kc;
     if (this.sharesFailed(session, event)) return 'accepted';
     // Members are working on this session: if we are waiting to contribute, wait no longer.
     if (session.deferred) this.contribute(session, event.seq);
@@ -166,12 +168,11 @@ export abstract class KeyingLayer extends EngineBase {
           session.participants[own.index] as Participant,
         );
         if (this.crypto.constantTimeEqual(expected, extra.kc)) own.tokensOk.add(index);
-        else
-          this.warn(
-            'bad-member-token',
-            `token from ${session.participants[index]?.nick} does not verify`,
-            event.seq,
-          );
+        else {
+          const who = (session.participants[index] as Participant).nick;
+          this.warn('bad-member-token', `token from ${who} does not verify`, event.seq);
+          this.sendComplaint(session, who);
+        }
       } catch (error) {
         if (!(error instanceof CryptoError)) throw error;
       }
@@ -251,9 +252,22 @@ export abstract class KeyingLayer extends EngineBase {
     return true;
   }
 
+  /** The joiner's veto of a member whose token to it does not verify (signed in the session). */
+  protected sendComplaint(session: Session, member: Nick): void {
+    const own = session.own;
+    if (!own || own.index !== session.joinerIndex) return;
+    const body: Body<'TIMEOUT'> = {
+      index: own.index,
+      stalled: session.sidBytes,
+      accused: [member],
+      veto: true,
+    };
+    this.send(encodeFrame(this.crypto, 'TIMEOUT', session.sidBytes, body, own.eph.secretKey));
+  }
+
   protected abstract openBlame(
     session: Session,
-    cause: 'inconsistent-shares' | 'veto',
+    cause: BlameRoundCause,
     vetoer: Nick | null,
     seq: Seq,
     at: number,

@@ -266,6 +266,9 @@ export abstract class MembershipLayer extends KeyingLayer {
     event: Extract<Ordered, { kind: 'message' }>,
   ): string {
     const c = this.current;
+    if (session !== c && body.veto === true && session.joiner === event.nick) {
+      return this.onComplaint(session, body.accused as Nick[], event);
+    }
     if (session !== c) return 'not-current-session';
     if (this.pendingLeavers.has(event.nick)) return 'ignored: accuser is leaving';
     const round = this.blame;
@@ -330,6 +333,13 @@ export abstract class MembershipLayer extends KeyingLayer {
   /** Implemented by the accountability layer: a veto opens a blame round (or blames the vetoer). */
   protected abstract onVeto(
     stalled: Session,
+    accused: Nick[],
+    event: Extract<Ordered, { kind: 'message' }>,
+  ): string;
+
+  /** Implemented by the accountability layer: a joiner's complaint against a member's token. */
+  protected abstract onComplaint(
+    session: Session,
     accused: Nick[],
     event: Extract<Ordered, { kind: 'message' }>,
   ): string;

@@ -175,6 +175,8 @@ export class RoomEngine extends ChatLayer {
         participants: b.participants.map((p) => ({ ...p, nick: p.nick as Nick })),
         joiner: b.joiner as Nick | null,
         vetoer: b.vetoer as Nick | null,
+        accused: (b.accused ?? b.joiner) as Nick | null,
+        memberKcs: b.memberKcs ?? [],
         need: b.need as Nick[],
         revealed: new Map(b.revealed.map(([n, s]) => [n as Nick, s])),
       };

@@ -75,7 +75,7 @@ export type AppEvent =
       removed: boolean;
     }
   /** A blame round opened on a failed session: `need` must reveal their ephemeral secrets. */
-  | { type: 'blame-round'; sid: Sid; cause: 'inconsistent-shares' | 'veto'; need: Nick[]; seq: Seq }
+  | { type: 'blame-round'; sid: Sid; cause: BlameRoundCause; need: Nick[]; seq: Seq }
   /**
    * Our chat waits: someone whose departure is ordered is still in the current session, so
    * nothing new is encrypted to it; it goes out under the next session (or fails).
@@ -85,10 +85,15 @@ export type AppEvent =
   | { type: 'chat-failed'; id?: string; text: string; reason: string }
   | { type: 'log'; seq: Seq; eventType: string; size: number; outcome: string };
 
+/** Why a blame round opened: shares that do not add up, a member's veto, a joiner's complaint. */
+export type BlameRoundCause = 'inconsistent-shares' | 'veto' | 'complaint';
+
 export type BlameCause =
   | 'wrong-share'
   | 'false-veto'
   | 'bad-joiner-token'
+  | 'bad-member-token'
+  | 'false-complaint'
   | 'bad-reveal'
   | 'no-reveal'
   | 'reported-by-majority';

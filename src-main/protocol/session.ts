@@ -54,6 +54,8 @@ export class Session {
   parentTranscript: Uint8Array | null = null;
   /** The joiner's tokens, kept in case our own contribution comes later. */
   joinerKcs: readonly (Uint8Array | null)[] | null = null;
+  /** Join sessions: each member's public token to the joiner (a joiner's complaint is judged on it). */
+  readonly memberKcs: (Uint8Array | null)[];
 
   constructor(
     readonly sid: Sid,
@@ -68,6 +70,7 @@ export class Session {
     participants.forEach((p, i) => this.indexByNick.set(p.nick, i));
     this.shares = participants.map(() => null);
     this.confirmed = participants.map(() => null);
+    this.memberKcs = participants.map(() => null);
   }
 
   get members(): Nick[] {

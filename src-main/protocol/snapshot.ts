@@ -36,6 +36,7 @@ const sessionSchema = v.object({
   deferred: v.boolean(),
   parentTranscript: v.nullable(anyBytes),
   joinerKcs: v.nullable(v.array(v.nullable(anyBytes))),
+  memberKcs: v.optional(v.array(v.nullable(anyBytes))),
   own: v.nullable(
     v.object({
       index: v.number(),
@@ -99,12 +100,14 @@ export const engineSnapshotSchema = v.object({
     v.object({
       sid: v.string(),
       sidBytes: anyBytes,
-      cause: v.picklist(['inconsistent-shares', 'veto']),
+      cause: v.picklist(['inconsistent-shares', 'veto', 'complaint']),
       participants: v.array(participant),
       joiner: v.nullable(v.string()),
       shares: v.array(anyBytes),
       joinerKcs: v.nullable(v.array(v.nullable(anyBytes))),
+      memberKcs: v.optional(v.array(v.nullable(anyBytes))),
       vetoer: v.nullable(v.string()),
+      accused: v.optional(v.nullable(v.string())),
       need: v.array(v.string()),
       revealed: v.array(v.tuple([v.string(), anyBytes])),
       openedSeq: v.number(),
@@ -133,6 +136,7 @@ export function sessionToSnapshot(s: Session): SessionSnapshot {
     deferred: s.deferred,
     parentTranscript: s.parentTranscript,
     joinerKcs: s.joinerKcs ? [...s.joinerKcs] : null,
+    memberKcs: [...s.memberKcs],
     own: own && {
       index: own.index,
       eph: own.eph,
@@ -172,6 +176,9 @@ export function sessionFromSnapshot(x: SessionSnapshot): Session {
   s.deferred = x.deferred;
   s.parentTranscript = x.parentTranscript;
   s.joinerKcs = x.joinerKcs;
+  (x.memberKcs ?? []).forEach((k, i) => {
+    if (i < s.memberKcs.length) s.memberKcs[i] = k;
+  });
   if (x.own) {
     const o = x.own;
     s.own = {

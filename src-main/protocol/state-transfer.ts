@@ -45,6 +45,8 @@ export const publicStateSchema = v.strictObject({
       shares: v.array(v.tuple([v.number(), bytes32])),
       /** The joiner's tokens, once its JOINER_AUTH arrived (a veto is judged on them). */
       kcs: v.optional(v.array(v.nullable(bytes32))),
+      /** The members' tokens to the joiner that arrived (a joiner's complaint is judged on them). */
+      mkcs: v.optional(v.array(v.tuple([v.number(), bytes32]))),
       createdSeq: v.number(),
     }),
   ),

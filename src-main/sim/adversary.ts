@@ -12,6 +12,7 @@ export const ADVERSARY_KINDS = [
   'bad-confirm',
   'no-confirm',
   'liar-joiner',
+  'liar-member',
   'drop',
 ] as const;
 export type AdversaryKind = (typeof ADVERSARY_KINDS)[number];
@@ -39,6 +40,15 @@ export function adversaryTamper(
     case 'no-confirm':
       return (data) =>
         data[1] === MessageType.SESSION_CONFIRMATION && !isGenesis(data) ? null : data;
+    case 'liar-member':
+      // As a member: a wrong token to every joiner (PARTICIPANTS_INFO's kc).
+      return (data) =>
+        data[1] !== MessageType.PARTICIPANTS_INFO
+          ? data
+          : resign(c, data, (body) => {
+              const kc = body['kc'] as Uint8Array;
+              kc[0] = (kc[0] as number) ^ 0xff;
+            });
     case 'liar-joiner':
       // As a joiner: a wrong token for the last member in the list (a minority of one).
       return (data) =>
@@ -75,6 +85,22 @@ export function vetoInstead(c: SimClient, data: Uint8Array, joiner?: string): Ui
     'TIMEOUT',
     current.sidBytes,
     { index: own.index, stalled: parsed.value.sid as Uint8Array, accused: [accused], veto: true },
+    own.eph.secretKey,
+  );
+}
+
+/** A joiner's complaint, signed in its join session, instead of its JOINER_AUTH. */
+export function complaintInstead(c: SimClient, data: Uint8Array, member: string): Uint8Array {
+  const parsed = parseFrame(data);
+  if (!parsed.ok || parsed.value.type !== 'JOINER_AUTH') return data;
+  const session = c.engine.sessions.get(asSid(toHex(parsed.value.sid as Uint8Array)));
+  const own = session?.own;
+  if (!session || !own) return data;
+  return encodeFrame(
+    c.crypto,
+    'TIMEOUT',
+    session.sidBytes,
+    { index: own.index, stalled: session.sidBytes, accused: [member], veto: true },
     own.eph.secretKey,
   );
 }

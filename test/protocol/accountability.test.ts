@@ -5,7 +5,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { AppEvent } from '../../src-main/protocol/events';
 import type { SimClient } from '../../src-main/sim/relay';
 import { asNick } from '../../src-main/protocol/types';
-import { adversaryTamper, flip, vetoInstead } from '../../src-main/sim/adversary';
+import { adversaryTamper, complaintInstead, flip, vetoInstead } from '../../src-main/sim/adversary';
 import { assertConverged, messagesOf, ready, SimRelay } from '../../src-main/sim/relay';
 
 beforeAll(ready);
@@ -216,6 +216,41 @@ describe('a joiner that lies to a minority', () => {
     }
     // dave arrived after the verdict: nobody is blamed in the room he follows.
     expect(blamedBy(relay, 'dave')).toEqual([]);
+  });
+});
+
+describe('a member that lies to the joiner', () => {
+  it('the joiner complains; the revealed keys convict the member, the joiner gets in', () => {
+    const relay = room(['alice', 'bob', 'carol'], 'liar-member');
+    relay.client('carol').tamper = adversaryTamper('liar-member', relay.client('carol'));
+    relay.join('dave');
+    const took = until(relay, () => memberOf(relay, 'dave'));
+    expect(took).toBeLessThanOrEqual(BOUND);
+    assertConverged(relay, ['alice', 'bob', 'dave']);
+    for (const name of ['alice', 'bob', 'dave']) {
+      expect(blamedBy(relay, name)).toEqual(['carol:bad-member-token']);
+    }
+    const rounds = relay.client('alice').events.filter((e) => e.type === 'blame-round');
+    expect(rounds[0]).toMatchObject({ cause: 'complaint', need: ['dave', 'carol'] });
+  });
+
+  it('a joiner that complains falsely is turned away; the member stays', () => {
+    const relay = room(['alice', 'bob', 'carol'], 'false-complaint');
+    const mallory = relay.join('mallory');
+    let sent = false;
+    mallory.tamper = (data) => {
+      if (data[1] !== 3 || sent) return data;
+      sent = true;
+      return complaintInstead(mallory, data, 'carol');
+    };
+    relay.join('dave');
+    const took = until(relay, () => memberOf(relay, 'dave'));
+    expect(sent).toBe(true);
+    expect(took).toBeLessThanOrEqual(BOUND);
+    relay.settle(20_000);
+    assertConverged(relay, ['alice', 'bob', 'carol', 'dave']);
+    expect(blamedBy(relay, 'alice')).toEqual(['mallory:false-complaint']);
+    expect(blamedBy(relay, 'carol')).toEqual(['mallory:false-complaint']);
   });
 });
 
