@@ -33,6 +33,13 @@ export interface SimClient {
   drop: Set<number>;
   /** Seqs this client noticed missing (its engine's seq-gap warnings). */
   gaps: number[];
+  /**
+   * Seqs the relay hides from this client for good, renumbering what follows so that no gap
+   * shows (a relay that gives one client a different stream).
+   */
+  hide: Set<number>;
+  /** How many events have been hidden from this client so far. */
+  hidden: number;
 }
 
 export async function ready(): Promise<void> {
@@ -98,6 +105,8 @@ export class SimRelay {
       membersBefore,
       drop: new Set(),
       gaps: [],
+      hide: new Set(),
+      hidden: 0,
     };
     this.clients.set(name, client);
     return client;
@@ -151,7 +160,7 @@ export class SimRelay {
           if (e.event.type === 'warning' && e.event.code === 'seq-gap') {
             // What the client's link does on a gap: resume from the last processed seq.
             c.gaps.push(c.engine.lastProcessedSeq + 1);
-            c.cursor = c.engine.lastProcessedSeq;
+            c.cursor = c.engine.lastProcessedSeq + c.hidden;
           }
           break;
         case 'arm-timer':
@@ -171,10 +180,15 @@ export class SimRelay {
     if (!event || !c.connected) return false;
     c.cursor++;
     if (c.drop.delete(event.seq)) return true; // withheld by the relay, this once
+    if (c.hide.has(event.seq)) {
+      c.hidden++;
+      return true;
+    }
+    const seen = c.hidden === 0 ? event : { ...event, seq: asSeq(event.seq - c.hidden) };
     const input: EngineInput =
-      event.kind === 'joined' && event.nick === c.nick
-        ? { ...event, membersBefore: c.membersBefore }
-        : event;
+      seen.kind === 'joined' && seen.nick === c.nick
+        ? { ...seen, membersBefore: c.membersBefore }
+        : seen;
     this.apply(c, c.engine.handle(input));
     return true;
   }

@@ -5,6 +5,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { AppEvent } from '../../src-main/protocol/events';
 import type { SimClient } from '../../src-main/sim/relay';
 import { asNick } from '../../src-main/protocol/types';
+import { encodeFrame } from '../../src-main/protocol/codec';
 import { adversaryTamper, complaintInstead, flip, vetoInstead } from '../../src-main/sim/adversary';
 import { assertConverged, messagesOf, ready, SimRelay } from '../../src-main/sim/relay';
 
@@ -293,6 +294,68 @@ describe('finding 4: a relay that withholds one frame from one client', () => {
       ).toBe(true);
       expect(messagesOf(bob).map((m) => m.text)).toEqual(['before', 'during', 'after']);
       expect(blamedBy(relay, 'alice')).toEqual([]);
+    });
+  }
+});
+
+describe('finding 4: a relay that hides a frame from one client and renumbers the rest', () => {
+  // A CHAT is also covered by the chat transcript; a frame everyone drops (here a LEAVE signed
+  // with a wrong key) or a presence event only by the history chain of rule 8.
+  for (const what of ['chat', 'dropped-frame', 'presence'] as const) {
+    it(`a hidden ${what}: the next session change exposes the different view; nothing is sent to it; it is removed`, () => {
+      const relay = room(['alice', 'bob', 'carol', 'dave'], `hidden-${what}`);
+      const carol = relay.client('carol');
+      if (what === 'chat') relay.say('bob', 'seen by all but carol');
+      else if (what === 'presence') {
+        relay.join('zed', { silent: true });
+      } else {
+        const bob = relay.client('bob');
+        const sid = bob.engine.current!.sidBytes;
+        relay.inject(
+          'bob',
+          encodeFrame(bob.crypto, 'LEAVE', sid, { index: 1 }, bob.crypto.signKeyPair().secretKey),
+        );
+      }
+      const hidden = relay.log[relay.log.length - 1]!.seq;
+      carol.hide.add(hidden);
+      relay.drain();
+      expect(carol.gaps).toEqual([]); // renumbered: no gap to notice
+      relay.join('erin');
+      const alice = relay.client('alice');
+      // Step until the join session with carol in it is current for alice.
+      for (let i = 0; i < 500 && !alice.engine.current?.members.includes(asNick('erin')); i++) {
+        relay.stepSome(1);
+      }
+      expect(
+        alice.events.some(
+          (e) => e.type === 'warning' && e.code === 'key-mismatch' && e.message.startsWith('carol'),
+        ),
+      ).toBe(true);
+      relay.command('alice', {
+        kind: 'send-chat',
+        text: 'not for a split view',
+        at: relay.clock,
+        id: 'x',
+      });
+      // Either the accusations removed carol before the join session won (then nothing waits),
+      // or it won with carol in it, and then nothing is encrypted to it: the message waits.
+      if (alice.engine.current?.members.includes(asNick('carol'))) {
+        expect(alice.events.find((e) => e.type === 'chat-held')).toMatchObject({
+          id: 'x',
+          reason: expect.stringContaining('carol saw a different room'),
+        });
+      }
+      const took = until(
+        relay,
+        () => alice.engine.current?.members.join() === 'alice,bob,dave,erin',
+      );
+      expect(took).toBeLessThanOrEqual(BOUND);
+      relay.settle(2_000);
+      expect(alice.engine.current?.members).toEqual(['alice', 'bob', 'dave', 'erin']);
+      expect(blamedBy(relay, 'bob')).toEqual(['carol:reported-by-majority']);
+      // The held message went out only without carol, and carol never read it.
+      expect(messagesOf(relay.client('erin')).map((m) => m.text)).toContain('not for a split view');
+      expect(messagesOf(carol).map((m) => m.text)).not.toContain('not for a split view');
     });
   }
 });
