@@ -14,9 +14,11 @@ import {
   session,
 } from 'electron';
 import { join } from 'node:path';
-import type { ClientEvent, RoomSummary } from '../src-shared/api';
+import { resolve } from 'node:path';
+import type { ApiArg, ClientEvent, RoomSummary } from '../src-shared/api';
 import { createClientRuntime, type ClientRuntime } from './client/runtime';
 import { cryptoBackendFromEnv } from './host/crypto-choice';
+import { inviteArg, registerInviteScheme } from './invite-links';
 import { createDispatch } from './ipc/dispatch';
 import { notificationFor } from './ipc/notifications';
 import { forwardEvent, registerIpc } from './ipc/register';
@@ -51,6 +53,18 @@ protocol.registerSchemesAsPrivileged([
 ]);
 
 let mainWindow: BrowserWindow | null = null;
+/** Invite links that arrived before the runtime was up (macOS sends them before 'ready'). */
+const earlyLinks: string[] = [];
+let offerLink: (link: string) => void = (link) => {
+  if (earlyLinks.length < 4) earlyLinks.push(link);
+};
+
+function showWindow(): void {
+  if (!mainWindow) return;
+  if (mainWindow.isMinimized()) mainWindow.restore();
+  mainWindow.show();
+  mainWindow.focus();
+}
 
 function createWindow(): BrowserWindow {
   const win = new BrowserWindow(
@@ -124,27 +138,42 @@ async function startShell(): Promise<Shell> {
         port: settings.relay.port,
       })
     : null;
+  // What the renderer has on screen; it reports every change (viewState).
+  let view: ApiArg<'viewState'> = { roomId: null, focused: true, unread: 0 };
   try {
     const runtime = await createClientRuntime({
       dataDir: join(userData, 'profile'),
       safeStorage,
       cryptoBackend: cryptoBackendFromEnv(),
       defaultRelayUrl: relay?.localUrl ?? `http://127.0.0.1:${settings.relay.port}`,
+      onViewState: (next) => {
+        if (next.unread !== view.unread) app.setBadgeCount(next.unread);
+        view = next;
+      },
     });
     let rooms: RoomSummary[] = await runtime.handlers.listRooms(null);
     runtime.subscribe((event: ClientEvent) => {
       if (event.type === 'rooms-changed') rooms = event.rooms;
       forwardEvent(mainWindow?.webContents ?? null, event);
-      const spec = notificationFor(event, mainWindow?.isFocused() ?? false, rooms);
+      if (event.type !== 'message') return;
+      const spec = notificationFor(event, {
+        focused: mainWindow?.isFocused() ?? false,
+        viewRoomId: view.roomId,
+        rooms,
+        settings: runtime.settings.get(),
+      });
       if (spec && Notification.isSupported()) {
         const note = new Notification({ title: spec.title, body: spec.body });
-        note.on('click', () => {
-          mainWindow?.show();
-          mainWindow?.focus();
-        });
+        note.on('click', showWindow);
         note.show();
       }
     });
+    // Invite links from the OS are offered to the page, which asks the user to confirm.
+    offerLink = (link) => {
+      runtime.offerInvite(link);
+      showWindow();
+    };
+    for (const link of earlyLinks.splice(0)) offerLink(link);
     let stopping: Promise<void> | undefined;
     return {
       runtime,
@@ -166,11 +195,23 @@ async function boot(): Promise<Shell | null> {
     app.quit();
     return null;
   }
-  app.on('second-instance', () => {
-    if (!mainWindow) return;
-    if (mainWindow.isMinimized()) mainWindow.restore();
-    mainWindow.focus();
+  app.on('second-instance', (_event, commandLine: string[] | undefined) => {
+    showWindow();
+    const link = inviteArg(commandLine ?? []);
+    if (link) offerLink(link);
   });
+  // macOS hands links over as events, possibly before the app is ready.
+  app.on('open-url', (event, url: string) => {
+    event.preventDefault();
+    if (inviteArg([url])) offerLink(url);
+  });
+  registerInviteScheme(app, {
+    defaultApp: process.defaultApp,
+    execPath: process.execPath,
+    argv: process.argv.map((a, i) => (i === 1 ? resolve(a) : a)),
+  });
+  const firstLink = inviteArg(process.argv);
+  if (firstLink) offerLink(firstLink);
   if (process.platform === 'win32') app.setAppUserModelId('org.conclave.desktop');
 
   await app.whenReady();

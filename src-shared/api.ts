@@ -25,6 +25,57 @@ export type JoinPhase =
   | 'left';
 export type ConnectionState = 'connecting' | 'connected' | 'reconnecting' | 'offline';
 
+/**
+ * Why a room cannot reach its relay: 'unreachable' (nothing answers in time), 'tls' (the
+ * certificate was refused), 'auth' (the relay refused the access token), 'refused' (another
+ * refusal, e.g. the nickname is taken). The room stops retrying until the user retries.
+ */
+export interface RoomFailure {
+  kind: 'unreachable' | 'tls' | 'auth' | 'refused';
+  message: string;
+}
+
+export type Theme = 'system' | 'light' | 'dark';
+
+/** The profile's settings (stored in the profile database, in the main process). */
+export interface Settings {
+  theme: Theme;
+  /** Desktop notifications for messages in rooms not in view. */
+  notifications: boolean;
+  /** Show the message text in notifications; off by default (sender and room only). */
+  notificationText: boolean;
+  /** Periodic rekey of every room, in hours; 0 turns it off. */
+  rekeyIntervalHours: number;
+  /** The relay the join form offers first; null: the built-in one. */
+  defaultRelayUrl: string | null;
+}
+
+export const REKEY_CHOICES_HOURS: readonly number[] = [0, 24, 168];
+
+export interface RelayInfo {
+  url: string;
+  /** A token is stored for it (the token itself never leaves the main process). */
+  hasToken: boolean;
+  /** The relay built into this app (or the host's --relay). */
+  builtIn: boolean;
+  isDefault: boolean;
+}
+
+/** A message typed but not yet ordered by the relay: its reflection has not come back. */
+export interface PendingMessage {
+  id: string;
+  text: string;
+  at: number;
+  state: 'sending' | 'failed';
+  error: string | null;
+}
+
+export interface InviteOffer {
+  /** The invite to confirm, or null when the link was refused (error says why). */
+  invite: { relayUrl: string; room: string; token: string | null } | null;
+  error: string | null;
+}
+
 export interface IdentityInfo {
   fingerprint: string;
   createdAt: number;
@@ -39,6 +90,8 @@ export interface RoomSummary {
   phase: JoinPhase;
   members: string[];
   unread: number;
+  muted: boolean;
+  failure: RoomFailure | null;
 }
 
 export interface ProgressCounts {
@@ -85,6 +138,9 @@ export interface RoomState {
   sessions: SessionView[];
   /** Why the composer is disabled, or null when sending is possible. */
   cannotSend: string | null;
+  /** Set when the room gave up reaching its relay (Retry or Remove in the UI). */
+  failure: RoomFailure | null;
+  muted: boolean;
   /**
    * Signature checks done ahead of the engine on worker threads, for this whole client (every
    * room): null when it runs none (every check on the main thread).
@@ -181,16 +237,27 @@ export type ClientEvent =
   | { type: 'log'; roomId: string; entry: EventLogEntry }
   | { type: 'rooms-changed'; rooms: RoomSummary[] }
   /** A file's progress or outcome (receiving, complete, failed) in a room. */
-  | { type: 'file-updated'; roomId: string; seq: number; file: FileView };
+  | { type: 'file-updated'; roomId: string; seq: number; file: FileView }
+  | { type: 'outbox'; roomId: string; pending: PendingMessage[] }
+  | { type: 'invite'; offer: InviteOffer }
+  | { type: 'settings'; settings: Settings };
 
 /** Every request the renderer may make: name -> [argument, result]. */
 export interface ApiMethods {
   identity: [null, IdentityInfo | null];
   createIdentity: [null, IdentityInfo];
   listRooms: [null, RoomSummary[]];
-  joinRoom: [{ relayUrl: string; room: string; nick: string }, RoomSummary];
+  joinRoom: [{ relayUrl: string; room: string; nick: string; token?: string }, RoomSummary];
   leaveRoom: [{ roomId: string }, null];
-  sendMessage: [{ roomId: string; text: string }, null];
+  /** Retry reaching the relay of a room that gave up (RoomFailure). */
+  retryRoom: [{ roomId: string }, null];
+  /** Forget a room that never got in (or leave it, keeping its history, if it did). */
+  removeRoom: [{ roomId: string }, null];
+  setMuted: [{ roomId: string; muted: boolean }, null];
+  sendMessage: [{ roomId: string; text: string }, PendingMessage];
+  retryMessage: [{ roomId: string; id: string }, null];
+  discardMessage: [{ roomId: string; id: string }, null];
+  outbox: [{ roomId: string }, PendingMessage[]];
   roomState: [{ roomId: string }, RoomState];
   history: [{ roomId: string; beforeSeq?: number; limit?: number }, ChatMessage[]];
   notices: [{ roomId: string }, RoomNotice[]];
@@ -200,6 +267,8 @@ export interface ApiMethods {
   markVerified: [{ roomId: string; nick: string }, null];
   acceptKeyChange: [{ roomId: string; nick: string }, null];
   exportDebug: [{ roomId: string }, string];
+  /** Every open room's debug bundle in one file (the settings view's export). */
+  exportAllDebug: [null, string];
   defaultRelayUrl: [null, string];
   /** The largest file this client sends or receives, in bytes. */
   fileLimit: [null, number];
@@ -217,6 +286,17 @@ export interface ApiMethods {
     { roomId: string; fileId: string; offset: number },
     { data: string; size: number; mime: string },
   ];
+  createInvite: [{ roomId: string }, { link: string; text: string; hasToken: boolean }];
+  /** The invite the OS or the host's command line handed the app, once (to confirm). */
+  takeInvite: [null, InviteOffer | null];
+  getSettings: [null, Settings];
+  updateSettings: [Partial<Settings>, Settings];
+  listRelays: [null, RelayInfo[]];
+  /** Remembers a relay; token undefined keeps the stored one, null removes it. */
+  saveRelay: [{ url: string; token?: string | null }, RelayInfo[]];
+  removeRelay: [{ url: string }, RelayInfo[]];
+  /** What the user sees: the room in view, whether the window has focus, the unread total. */
+  viewState: [{ roomId: string | null; focused: boolean; unread: number }, null];
 }
 
 export type ApiMethod = keyof ApiMethods;
@@ -229,7 +309,13 @@ export const API_METHODS: readonly ApiMethod[] = [
   'listRooms',
   'joinRoom',
   'leaveRoom',
+  'retryRoom',
+  'removeRoom',
+  'setMuted',
   'sendMessage',
+  'retryMessage',
+  'discardMessage',
+  'outbox',
   'roomState',
   'history',
   'notices',
@@ -245,6 +331,15 @@ export const API_METHODS: readonly ApiMethod[] = [
   'sendFilePart',
   'sendFileCommit',
   'readFile',
+  'exportAllDebug',
+  'createInvite',
+  'takeInvite',
+  'getSettings',
+  'updateSettings',
+  'listRelays',
+  'saveRelay',
+  'removeRelay',
+  'viewState',
 ] as const;
 
 /** What the preload exposes on `window.conclave`, and what the browser bridge implements. */

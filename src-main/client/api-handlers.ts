@@ -8,26 +8,18 @@ import type {
   ApiResult,
   ChatMessage,
   IdentityInfo,
+  RoomNotice,
 } from '../../src-shared/api';
 import { safetyNumber } from '../protocol/derive';
 import type { MessageRecord } from '../store';
+import { relayUrlProblem, roomNameProblem, tokenProblem } from '../../src-shared/invite';
 import { ApiFailure } from './errors';
-import type { EventBus } from './event-bus';
+import type { ApiContext } from './api-context';
 import type { Profile } from './profile';
-import type { RoomRegistry } from './room-registry';
-import type { VerifyPool } from './verify-pool';
+import { isStoredNotice } from './room-runner';
+import { teamHandlers } from './team-handlers';
 import { FILE_PART_BYTES } from '../../src-shared/api';
-import type { FileUploads } from './file-uploads';
 import { fileView } from './files';
-
-export interface ApiContext {
-  profile: Profile;
-  rooms: RoomRegistry;
-  bus: EventBus;
-  verifyPool: VerifyPool | null;
-  defaultRelayUrl: string;
-  uploads: FileUploads;
-}
 
 type Handler<M extends ApiMethod> = (ctx: ApiContext, arg: ApiArg<M>) => Promise<ApiResult<M>>;
 type HandlerTable = { [M in ApiMethod]: Handler<M> };
@@ -35,13 +27,14 @@ type HandlerTable = { [M in ApiMethod]: Handler<M> };
 const NICK = /^[^\p{Cc}\s][^\p{Cc}]{0,63}$/u;
 const MAX_MESSAGE_BYTES = 16 * 1024;
 
-function checkJoinArgs({ relayUrl, room, nick }: ApiArg<'joinRoom'>): void {
+function checkJoinArgs({ relayUrl, room, nick, token }: ApiArg<'joinRoom'>): void {
   if (!NICK.test(nick))
     throw new ApiFailure('BAD_ARGUMENT', 'a nickname is 1-64 characters, no control characters');
-  if (!/^(https?|wss?):\/\/./.test(relayUrl))
-    throw new ApiFailure('BAD_ARGUMENT', 'the relay URL must start with http:// or https://');
-  if (room.length < 1 || room.length > 128)
-    throw new ApiFailure('BAD_ARGUMENT', 'a room name is 1-128 characters');
+  const problem =
+    relayUrlProblem(relayUrl) ??
+    roomNameProblem(room) ??
+    (token === undefined ? null : tokenProblem(token));
+  if (problem) throw new ApiFailure('BAD_ARGUMENT', problem);
 }
 
 const toMessage =
@@ -67,7 +60,8 @@ const clamp = (value: number | undefined, fallback: number, max: number) =>
 const identityHandlers = {
   identity: async ({ profile }) => profile.info(),
   createIdentity: async ({ profile }): Promise<IdentityInfo> => profile.create(),
-  defaultRelayUrl: async ({ defaultRelayUrl }) => defaultRelayUrl,
+  defaultRelayUrl: async ({ defaultRelayUrl, settings }) =>
+    settings.get().defaultRelayUrl ?? defaultRelayUrl,
 } satisfies Partial<HandlerTable>;
 
 const roomHandlers = {
@@ -75,10 +69,15 @@ const roomHandlers = {
   joinRoom: async ({ profile, rooms, bus }, arg) => {
     profile.requireIdentity();
     checkJoinArgs(arg);
-    const { relayUrl, room, nick } = arg;
-    const open = rooms.find(relayUrl, room);
-    if (open) return rooms.summary(open);
+    const { relayUrl, room, nick, token } = arg;
     const store = profile.store;
+    // The relay is remembered (settings list it), with the token when one is given.
+    store.saveRelay(relayUrl, token);
+    const open = rooms.find(relayUrl, room);
+    if (open) {
+      if (open.failure) open.retry();
+      return rooms.summary(open);
+    }
     let record = store.upsertRoom({ relayUrl, name: room, nick });
     if (record.state === 'left') record = store.rejoinRoom(record.id, 'joined again by the user');
     const runner = rooms.start(record);
@@ -95,11 +94,16 @@ const roomHandlers = {
     const runner = rooms.get(roomId);
     if (!runner.engine.isMember)
       throw new ApiFailure('NOT_MEMBER', 'you are not a member of the room yet');
-    if (text.length === 0 || new TextEncoder().encode(text).length > MAX_MESSAGE_BYTES) {
-      throw new ApiFailure('BAD_ARGUMENT', 'a message is 1 byte to 16 KiB');
+    const bytes = new TextEncoder().encode(text).length;
+    if (text.length === 0 || bytes > MAX_MESSAGE_BYTES) {
+      throw new ApiFailure(
+        'BAD_ARGUMENT',
+        `a message is at most 16 KB; this one is ${(bytes / 1024).toFixed(1)} KB`,
+      );
     }
-    runner.send(text);
-    return null;
+    const pending = runner.outbox.add(text);
+    runner.sendPending(pending.id, text);
+    return runner.outbox.list().find((p) => p.id === pending.id) ?? pending;
   },
   roomState: async ({ rooms }, { roomId }) => rooms.get(roomId).state(),
   history: async ({ profile, rooms }, { roomId, beforeSeq, limit }) => {
@@ -111,7 +115,16 @@ const roomHandlers = {
       .getMessages(id, { ...(before ? { before } : {}), limit: clamp(limit, 100, 500) })
       .map(toMessage(room?.nick ?? '', profile.store));
   },
-  notices: async ({ rooms }, { roomId }) => [...rooms.get(roomId).notices],
+  notices: async ({ profile, rooms }, { roomId }) => {
+    // The stored lines (kept across restarts), and this run's protocol notices (blame, held).
+    const stored: RoomNotice[] = profile.store
+      .getNotices(rooms.roomIdOf(roomId), 500)
+      .map((n) => ({ seq: n.seq, kind: n.kind, nick: n.nick, text: n.text, at: n.at }));
+    const live = rooms.isOpen(roomId)
+      ? rooms.get(roomId).notices.filter((n) => !isStoredNotice(n.kind))
+      : [];
+    return [...stored, ...live].sort((a, b) => a.at - b.at);
+  },
 } satisfies Partial<HandlerTable>;
 
 const keyHandlers = {
@@ -149,29 +162,39 @@ const keyHandlers = {
   },
 } satisfies Partial<HandlerTable>;
 
+// A debug bundle holds no secrets: statuses, members, fingerprints, progress, history and the
+// raw event log.
+function debugBundle({ profile, rooms }: ApiContext, roomId: string) {
+  const runner = rooms.get(roomId);
+  return {
+    room: { name: runner.room.name, nick: runner.room.nick, relayUrl: runner.room.relayUrl },
+    state: runner.state(),
+    notices: runner.notices,
+    eventLog: profile.store.eventLog(rooms.roomIdOf(roomId), 1000),
+  };
+}
+
+function debugCommon({ verifyPool }: ApiContext) {
+  return {
+    exportedAt: new Date().toISOString(),
+    // Signature checks done ahead on worker threads: jobs, stolen back, failed, dropped.
+    verification: verifyPool?.stats ?? { threads: 0 },
+  };
+}
+
 const debugHandlers = {
   eventLog: async ({ profile, rooms }, { roomId, limit }) =>
     profile.store
       .eventLog(rooms.roomIdOf(roomId), clamp(limit, 200, 1000))
       .map((e) => ({ seq: e.seq, type: e.type, size: e.size, outcome: e.outcome, at: e.at })),
-  exportDebug: async ({ profile, rooms, verifyPool }, { roomId }) => {
-    const runner = rooms.get(roomId);
-    const id = rooms.roomIdOf(roomId);
-    // No secrets: statuses, members, fingerprints, progress, history and the raw event log.
-    return JSON.stringify(
-      {
-        exportedAt: new Date().toISOString(),
-        room: { name: runner.room.name, nick: runner.room.nick, relayUrl: runner.room.relayUrl },
-        state: runner.state(),
-        notices: runner.notices,
-        // Signature checks done ahead on worker threads: jobs, stolen back, failed, dropped.
-        verification: verifyPool?.stats ?? { threads: 0 },
-        eventLog: profile.store.eventLog(id, 1000),
-      },
+  exportDebug: async (ctx, { roomId }) =>
+    JSON.stringify({ ...debugCommon(ctx), ...debugBundle(ctx, roomId) }, null, 2),
+  exportAllDebug: async (ctx) =>
+    JSON.stringify(
+      { ...debugCommon(ctx), rooms: ctx.rooms.openIds().map((id) => debugBundle(ctx, id)) },
       null,
       2,
-    );
-  },
+    ),
 } satisfies Partial<HandlerTable>;
 
 const fileHandlers = {
@@ -208,6 +231,7 @@ export const API_HANDLERS: HandlerTable = {
   ...keyHandlers,
   ...debugHandlers,
   ...fileHandlers,
+  ...teamHandlers,
 };
 
 /** The handlers bound to one runtime's parts, as IPC and the web bridge call them. */

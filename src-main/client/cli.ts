@@ -65,6 +65,8 @@ try {
     ...(values.token ? { relayToken: values.token } : {}),
     moveAsideCorrupt: values['move-aside-corrupt'],
     cryptoBackend: cryptoBackendFromEnv(),
+    // A script's client keeps trying its relay (the app gives up and offers Retry instead).
+    giveUpAfterMs: 0,
     ...(verifyThreads !== undefined ? { verifyThreads } : {}),
     ...(values['fast-kdf'] ? { argon2: { opsLimit: 1, memLimit: 8 * 1024 * 1024 } } : {}),
     engine: {
@@ -166,6 +168,13 @@ runtime.subscribe((e) => {
   ) {
     out({ event: 'warning', code: 'client', message: e.notice.text });
   }
+  if (e.type === 'outbox' && e.roomId === roomId) {
+    for (const p of e.pending) {
+      if (p.state !== 'failed' || reportedFailures.has(p.id)) continue;
+      reportedFailures.add(p.id);
+      out({ event: 'warning', code: 'send-failed', message: p.error });
+    }
+  }
   if (e.type === 'room-updated' && e.roomId === roomId) {
     const connection = e.state.connection;
     if (connection !== lastConnection) {
@@ -175,6 +184,7 @@ runtime.subscribe((e) => {
   }
 });
 let lastConnection = '';
+const reportedFailures = new Set<string>();
 
 /**
  * Where a room we already hold stands, said without being asked (issue 11, finding 3): each

@@ -3,8 +3,9 @@
 // A gap is never skipped: the link reconnects and resumes from the last seq it delivered.
 import type { Socket } from 'socket.io-client';
 import { io } from 'socket.io-client';
-import type { ConnectionState } from '../../src-shared/api';
+import type { ConnectionState, RoomFailure } from '../../src-shared/api';
 import type { RoomEvent } from '../relay/wire';
+import { authFailure, connectErrorText, tlsFailure, unreachableFailure } from './relay-failure';
 import type { VerifyTicket } from './verify-pool';
 
 export interface RelayEvent {
@@ -35,6 +36,11 @@ export interface RelayLinkHandlers {
   onState(state: ConnectionState, detail: string): void;
   /** The relay cannot resume us (gap no longer retained, or our membership expired). */
   onLost(reason: 'gap-unavailable' | 'expired' | 'nick-taken' | 'refused', detail: string): void;
+  /**
+   * The link gave up: the relay cannot be reached in time, its certificate was refused, or it
+   * refused the access token. The link is closed; the owner offers Retry (a new link).
+   */
+  onFailure?(failure: RoomFailure): void;
 }
 
 export interface RelayLinkOptions {
@@ -44,6 +50,8 @@ export interface RelayLinkOptions {
   token?: string;
   /** Resume from here: the last seq fully processed, and the token the relay gave us. */
   resume?: { since: number; resumeToken: string };
+  /** Give up when no join succeeded this long after start (0: keep trying forever). */
+  giveUpAfterMs?: number;
 }
 
 /** An `event` as the relay emits it (docs/RELAY.md). */
@@ -96,6 +104,9 @@ export class RelayLink {
   private draining = false;
   private closed = false;
   private expectFreshJoin = true;
+  private everJoined = false;
+  private lastError = '';
+  private giveUpTimer: NodeJS.Timeout | null = null;
 
   constructor(
     private readonly opts: RelayLinkOptions,
@@ -112,6 +123,16 @@ export class RelayLink {
     this.handlers.onState('connecting', `connecting to ${this.opts.url}`);
     const socket = openRelaySocket(this.opts.url, 'reconnecting');
     this.socket = socket;
+    const giveUpAfter = this.opts.giveUpAfterMs ?? 0;
+    if (giveUpAfter > 0) {
+      this.giveUpTimer = setTimeout(() => {
+        this.giveUpTimer = null;
+        if (!this.everJoined) {
+          this.fail(unreachableFailure(this.opts.url, this.lastError || 'no answer', giveUpAfter));
+        }
+      }, giveUpAfter);
+      this.giveUpTimer.unref();
+    }
     socket.on('connect', () => this.join());
     socket.on('disconnect', (reason) => {
       this.joined = false;
@@ -126,7 +147,14 @@ export class RelayLink {
       }
     });
     socket.on('connect_error', (error) => {
-      if (!this.closed) this.handlers.onState('reconnecting', error.message);
+      if (this.closed) return;
+      const tls = tlsFailure(this.opts.url, error);
+      if (tls) {
+        this.fail(tls);
+        return;
+      }
+      this.lastError = connectErrorText(error);
+      this.handlers.onState('reconnecting', `cannot reach the relay: ${this.lastError}`);
     });
     socket.on('event', (wire: WireEvent) => {
       if (wire.room !== this.opts.room) return;
@@ -159,6 +187,7 @@ export class RelayLink {
         const code = ack.error.code;
         if (code === 'GAP_UNAVAILABLE') this.handlers.onLost('gap-unavailable', ack.error.message);
         else if (code === 'NICK_TAKEN') this.handlers.onLost('nick-taken', ack.error.message);
+        else if (code === 'UNAUTHORIZED') this.fail(authFailure(this.opts.url, !!this.opts.token));
         else if (code === 'RATE_LIMITED' || code === 'UNAVAILABLE') {
           setTimeout(() => this.join(), 1_000);
         } else this.handlers.onLost('refused', `${code}: ${ack.error.message}`);
@@ -173,6 +202,7 @@ export class RelayLink {
       this.expectFreshJoin = false;
       this.resumeToken = ack.resumeToken;
       this.joined = true;
+      this.everJoined = true;
       void Promise.resolve(
         this.handlers.onJoined({
           seq: ack.seq,
@@ -236,6 +266,11 @@ export class RelayLink {
     }
   }
 
+  /** Joined and connected: a send now goes straight to the relay. */
+  get ready(): boolean {
+    return this.joined && !!this.socket?.connected;
+  }
+
   /** Send bytes to the room; resolves with the relay's seq, or rejects with its error. */
   send(data: Uint8Array): Promise<number> {
     const socket = this.socket;
@@ -274,8 +309,16 @@ export class RelayLink {
     this.close();
   }
 
+  private fail(failure: RoomFailure): void {
+    if (this.closed) return;
+    this.close();
+    this.handlers.onFailure?.(failure);
+  }
+
   close(): void {
     this.closed = true;
+    if (this.giveUpTimer) clearTimeout(this.giveUpTimer);
+    this.giveUpTimer = null;
     this.queue = [];
     this.socket?.removeAllListeners();
     this.socket?.disconnect();

@@ -18,6 +18,10 @@ export interface RoomRegistryDeps {
   engine?: Partial<EngineConfig>;
   relayToken?: string;
   files: FileSettings;
+  /** Engine settings from the profile's settings (the rekey interval), read at every start. */
+  engineDefaults?: () => Partial<EngineConfig>;
+  /** How long a room tries to reach its relay before it gives up and says so. */
+  giveUpAfterMs?: number;
 }
 
 function summaryOf(r: RoomRunner): RoomSummary {
@@ -30,7 +34,14 @@ function summaryOf(r: RoomRunner): RoomSummary {
     phase: r.phase,
     members: r.engine.current?.members ?? [],
     unread: 0,
+    muted: r.room.muted,
+    failure: r.failure,
   };
+}
+
+/** No relay ever acknowledged a join of this room (the first epoch, nothing read, no token). */
+function neverJoined(room: RoomRecord): boolean {
+  return room.epoch === 1 && room.cursorSeq === 0 && !room.hasResumeToken;
 }
 
 function storedSummary(room: RoomRecord): RoomSummary {
@@ -43,6 +54,8 @@ function storedSummary(room: RoomRecord): RoomSummary {
     phase: 'left',
     members: [],
     unread: 0,
+    muted: room.muted,
+    failure: null,
   };
 }
 
@@ -73,6 +86,14 @@ export class RoomRegistry {
     return r;
   }
 
+  isOpen(roomId: string): boolean {
+    return this.runners.has(roomId);
+  }
+
+  openIds(): string[] {
+    return [...this.runners.keys()];
+  }
+
   /** The store's id of a room this profile knows (open or not), or UNKNOWN_ROOM. */
   roomIdOf(roomId: string): RoomId {
     const id = Number(roomId);
@@ -90,14 +111,18 @@ export class RoomRegistry {
 
   start(room: RoomRecord): RoomRunner {
     const { profile, bus, engine, relayToken, verifyPool } = this.deps;
+    const engineConfig = { ...this.deps.engineDefaults?.(), ...engine };
     const runner = new RoomRunner(room, {
       store: profile.store,
       crypto: profile.crypto,
       identity: profile.requireIdentity(),
       emit: bus.emit,
       onEngineEvent: bus.emitEngine,
-      ...(engine ? { engineConfig: engine } : {}),
+      engineConfig,
       ...(relayToken ? { relayToken } : {}),
+      tokenFor: (url) => profile.store.getRelayToken(url),
+      ...(this.deps.giveUpAfterMs !== undefined ? { giveUpAfterMs: this.deps.giveUpAfterMs } : {}),
+      onSummaryChanged: () => bus.emit({ type: 'rooms-changed', rooms: this.list() }),
       verifyPool,
       files: this.deps.files,
     });
@@ -113,10 +138,29 @@ export class RoomRegistry {
     return runner;
   }
 
-  /** Reopens every room the user is in (at start, once there is an identity). */
+  /**
+   * Reopens every room the user is in (at start, once there is an identity). A room whose join
+   * never reached the relay (a wrong address, a refused token) is not brought back: it is
+   * forgotten, so a failed room does not come back to the sidebar after a restart.
+   */
   reopenJoined(): void {
     if (!this.deps.profile.identity) return;
-    for (const room of this.store.listRooms()) if (room.state === 'joined') this.start(room);
+    // Whatever was being sent when the app stopped did not get its answer: failed, to retry.
+    this.store.failPendingOutbox('Conclave stopped before the relay confirmed it');
+    for (const room of this.store.listRooms()) {
+      if (room.state !== 'joined') continue;
+      if (neverJoined(room)) this.forget(room.id);
+      else this.start(room);
+    }
+  }
+
+  /** Deletes a room that never got in; leaves one that did (its history stays in Recent). */
+  forget(roomId: RoomId): void {
+    const room = this.store.getRoom(roomId);
+    if (!room) return;
+    const hasHistory = this.store.getMessages(roomId, { limit: 1 }).length > 0;
+    if (neverJoined(room) && !hasHistory) this.store.deleteRoom(roomId);
+    else if (room.state === 'joined') this.store.leaveRoom(roomId, 'removed by the user');
   }
 
   closeAll(): void {

@@ -9,6 +9,8 @@ import type {
   EventLogEntry,
   JoinPhase as ApiJoinPhase,
   BlameView,
+  PendingMessage,
+  RoomFailure,
   RoomNotice,
   VerificationView,
 } from '../../src-shared/api';
@@ -24,12 +26,14 @@ import type { Store } from '../store';
 import type {
   KeySighting,
   NewMessage,
+  NoticeKind,
   RoomRecord,
   SessionStatusChange,
   SessionUpsert,
 } from '../store';
 import type { FileSettings, PreparedFile } from './files';
 import { DEFAULT_FILE_SETTINGS, RoomFiles, SendingBlocked } from './files';
+import { Outbox } from './outbox';
 import type { JoinedInfo, RelayEvent } from './relay-link';
 import { RelayLink } from './relay-link';
 import type { VerifyPool } from './verify-pool';
@@ -45,6 +49,12 @@ export interface RoomRunnerDeps {
   onEngineEvent?: (roomId: string, event: AppEvent) => void;
   engineConfig?: Partial<EngineConfig>;
   relayToken?: string;
+  /** The access token stored for a relay (read at every connect, so Retry uses a new one). */
+  tokenFor?: (relayUrl: string) => string | null;
+  /** Give up reaching the relay after this long without a join (0: never). */
+  giveUpAfterMs?: number;
+  /** The room's summary changed (failure, muted): the sidebar's list needs refreshing. */
+  onSummaryChanged?: () => void;
   now?: () => number;
   /** Threads verifying frames' signatures ahead of the engine (none: the engine does it all). */
   verifyPool?: VerifyPool | null;
@@ -53,6 +63,13 @@ export interface RoomRunnerDeps {
 }
 
 const MAX_NOTICES = 500;
+
+const STORED_NOTICES: readonly string[] = ['joining', 'joined', 'left', 'cannot-read', 'warning'];
+
+/** The notice kinds the store keeps (room_notices, migration 5). */
+export function isStoredNotice(kind: RoomNotice['kind']): kind is NoticeKind {
+  return STORED_NOTICES.includes(kind);
+}
 
 export class RoomRunner {
   engine: RoomEngine;
@@ -71,6 +88,9 @@ export class RoomRunner {
   private ownJoinSeq = 0;
   private readonly now: () => number;
   readonly files: RoomFiles;
+  /** Set when the link gave up (unreachable, TLS, token refused); cleared by retry(). */
+  failure: RoomFailure | null = null;
+  readonly outbox: Outbox;
 
   constructor(
     public room: RoomRecord,
@@ -90,6 +110,9 @@ export class RoomRunner {
       settings: deps.files ?? DEFAULT_FILE_SETTINGS,
       ...(deps.now ? { now: deps.now } : {}),
     });
+    this.outbox = new Outbox(deps.store, room.id, (pending: PendingMessage[]) =>
+      deps.emit({ type: 'outbox', roomId: this.id, pending }),
+    );
   }
 
   get id(): string {
@@ -132,13 +155,15 @@ export class RoomRunner {
   }
 
   private connect(resume?: { since: number; resumeToken: string }): void {
+    const token = this.deps.tokenFor?.(this.room.relayUrl) ?? this.deps.relayToken;
     this.link = new RelayLink(
       {
         url: this.room.relayUrl,
         room: this.room.name,
         nick: this.room.nick,
-        ...(this.deps.relayToken ? { token: this.deps.relayToken } : {}),
+        ...(token ? { token } : {}),
         ...(resume ? { resume } : {}),
+        ...(this.deps.giveUpAfterMs ? { giveUpAfterMs: this.deps.giveUpAfterMs } : {}),
       },
       {
         onEvent: (event) => this.onRelayEvent(event),
@@ -159,9 +184,40 @@ export class RoomRunner {
           this.scheduleUpdate();
         },
         onLost: (reason, detail) => this.onLost(reason, detail),
+        onFailure: (failure) => this.onFailure(failure),
       },
     );
     this.link.start();
+  }
+
+  private onFailure(failure: RoomFailure): void {
+    if (this.closed) return;
+    this.link = null;
+    this.failure = failure;
+    this.connection = 'offline';
+    this.connectionDetail = failure.message;
+    this.scheduleUpdate();
+    this.deps.onSummaryChanged?.();
+  }
+
+  /** After a failure: try the relay again (with the token stored now), resuming if we can. */
+  retry(): void {
+    if (this.closed) return;
+    this.failure = null;
+    this.link?.close();
+    this.link = null;
+    for (const t of this.timers.values()) clearTimeout(t);
+    this.timers.clear();
+    this.room = this.deps.store.getRoom(this.room.id) ?? this.room;
+    this.start();
+    this.scheduleUpdate();
+    this.deps.onSummaryChanged?.();
+  }
+
+  /** The store's record changed (muted): take it in and tell the views. */
+  refreshRecord(): void {
+    this.room = this.deps.store.getRoom(this.room.id) ?? this.room;
+    this.scheduleUpdate();
   }
 
   private onJoined(info: JoinedInfo): void {
@@ -178,10 +234,14 @@ export class RoomRunner {
     this.link?.close();
     this.link = null;
     if (reason === 'nick-taken' || reason === 'refused') {
-      this.connection = 'offline';
-      this.connectionDetail = detail;
       this.notice(0, 'warning', null, `cannot join: ${detail}`);
-      this.scheduleUpdate();
+      this.onFailure({
+        kind: 'refused',
+        message:
+          reason === 'nick-taken'
+            ? `Someone in the room already uses the nickname ${this.room.nick}: ${detail}`
+            : `The relay refused to let us in: ${detail}`,
+      });
       return;
     }
     this.notice(0, 'warning', null, `rejoining the room (${reason})`);
@@ -376,6 +436,7 @@ export class RoomRunner {
         // A file chunk is progress on its offer's message (RoomFiles emits it), not a message.
         const file = e.attachment ? this.files.viewAt(e.seq) : undefined;
         if (e.attachment && !file) break;
+        if (e.from === this.room.nick && !e.attachment) this.outbox.ownReflected(e.seq, e.text);
         const message: ChatMessage = {
           seq: e.seq,
           sid: e.sid,
@@ -496,6 +557,7 @@ export class RoomRunner {
         this.heldCount = Math.max(0, this.heldCount - 1);
         break;
       case 'chat-failed':
+        if (e.id !== undefined) this.outbox.failed(e.id, `not sent: ${e.reason}`);
         this.heldCount = Math.max(0, this.heldCount - 1);
         this.notice(0, 'warning', null, `Your message was not sent: ${e.reason}`);
         break;
@@ -504,6 +566,17 @@ export class RoomRunner {
 
   private notice(seq: number, kind: RoomNotice['kind'], nick: string | null, text: string): void {
     const notice: RoomNotice = { seq, kind, nick, text, at: this.now() };
+    // Membership lines and warnings are kept with the history, so they survive a restart; the
+    // protocol's own notices (blame, held) live as long as the runner, in `notices`.
+    if (isStoredNotice(kind)) {
+      this.deps.store.addNotice(this.room.id, {
+        seq,
+        kind,
+        nick,
+        text: text.slice(0, 2000),
+        at: notice.at,
+      });
+    }
     this.notices.push(notice);
     if (this.notices.length > MAX_NOTICES) this.notices.shift();
     this.deps.emit({ type: 'notice', roomId: this.id, notice });
@@ -558,6 +631,44 @@ export class RoomRunner {
       throw new SendingBlocked(failed.event.reason);
     }
     await Promise.all(this.run(effects));
+  }
+
+  /**
+   * Sends the outbox message `id`: encrypted now, under the current session, and failed at once
+   * when the relay cannot take it; sent when its reflection comes back (Outbox.ownReflected).
+   */
+  sendPending(id: string, text: string): void {
+    const link = this.link;
+    if (!link?.ready) {
+      this.outbox.failed(id, this.failure ? this.failure.message : 'not connected to the relay');
+      return;
+    }
+    if (!this.engine.isMember) {
+      this.outbox.failed(id, 'you are not a member of the room');
+      return;
+    }
+    const effects = this.engine.handle({ kind: 'send-chat', text, at: this.now(), id });
+    const sends = effects.flatMap((e) => (e.type === 'send' ? [e] : []));
+    // chat-held keeps it 'sending' until the engine releases it after the re-key (its send then
+    // goes out with that event, and the reflection marks it sent); chat-failed fails it.
+    const answered = effects.some(
+      (e) => e.type === 'event' && (e.event.type === 'chat-held' || e.event.type === 'chat-failed'),
+    );
+    this.run(effects.filter((e) => e.type !== 'send'));
+    if (sends.length === 0) {
+      if (!answered) this.outbox.failed(id, 'there is no session to encrypt it under yet');
+      return;
+    }
+    for (const send of sends) {
+      link.send(send.data).then(
+        (seq) => this.outbox.acknowledged(id, seq),
+        (error: unknown) =>
+          this.outbox.failed(
+            id,
+            `the relay did not take it (${error instanceof Error ? error.message : String(error)})`,
+          ),
+      );
+    }
   }
 
   /** Leave politely: a LEAVE in the current session, then the relay room. */

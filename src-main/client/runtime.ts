@@ -9,7 +9,7 @@
 //   api-handlers.ts   the API methods over those parts
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { ApiHandlers, ClientEvent } from '../../src-shared/api';
+import type { ApiArg, ApiHandlers, ClientEvent, InviteOffer } from '../../src-shared/api';
 import type { CryptoBackendChoice } from '../protocol/crypto';
 import { Crypto, cryptoReadyWith, systemRandom } from '../protocol/crypto';
 import type { EngineConfig } from '../protocol/engine';
@@ -19,10 +19,13 @@ import { FileUploads } from './file-uploads';
 import type { FileSettings } from './files';
 import { DEFAULT_FILE_SETTINGS } from './files';
 import { EventBus } from './event-bus';
+import { InviteInbox } from './invite-inbox';
 import type { ProfileOptions } from './profile';
 import { openProfileStore, Profile } from './profile';
 import type { RoomRunner } from './room-runner';
 import { RoomRegistry } from './room-registry';
+import { DEFAULT_GIVE_UP_MS } from './relay-failure';
+import { SettingsService } from './settings';
 import type { VerifyPoolStats } from './verify-pool';
 import { defaultVerifyThreads, VerifyPool } from './verify-pool';
 
@@ -40,6 +43,10 @@ export interface RuntimeOptions extends ProfileOptions {
   files?: Partial<FileSettings>;
   /** Which libsodium binding to use (default native, WebAssembly where it cannot load). */
   cryptoBackend?: CryptoBackendChoice;
+  /** How long a room tries to reach its relay before it gives up and says so. */
+  giveUpAfterMs?: number;
+  /** What the user has in view (the desktop shell decides notifications and the badge on it). */
+  onViewState?: (view: ApiArg<'viewState'>) => void;
 }
 
 export interface ClientRuntime {
@@ -53,6 +60,9 @@ export interface ClientRuntime {
   /** The signature verification threads' counters, or null when there are none. */
   verification(): VerifyPoolStats | null;
   readonly databasePath: string;
+  /** A conclave://join link from outside the page (OS handler, --invite), offered to confirm. */
+  offerInvite(link: unknown): InviteOffer;
+  readonly settings: SettingsService;
 }
 
 export async function createClientRuntime(opts: RuntimeOptions): Promise<ClientRuntime> {
@@ -68,6 +78,8 @@ export async function createClientRuntime(opts: RuntimeOptions): Promise<ClientR
   const bus = new EventBus();
   const files: FileSettings = { ...DEFAULT_FILE_SETTINGS, ...opts.files };
   const uploads = new FileUploads(files.maxFileBytes);
+  const settings = new SettingsService(store, bus);
+  const invites = new InviteInbox(bus);
   const rooms = new RoomRegistry({
     profile,
     bus,
@@ -75,6 +87,8 @@ export async function createClientRuntime(opts: RuntimeOptions): Promise<ClientR
     files,
     ...(opts.engine ? { engine: opts.engine } : {}),
     ...(opts.relayToken ? { relayToken: opts.relayToken } : {}),
+    engineDefaults: () => ({ rekeyIntervalMs: settings.rekeyIntervalMs() }),
+    giveUpAfterMs: opts.giveUpAfterMs ?? DEFAULT_GIVE_UP_MS,
   });
   const handlers = bindApiHandlers({
     profile,
@@ -83,12 +97,17 @@ export async function createClientRuntime(opts: RuntimeOptions): Promise<ClientR
     verifyPool,
     defaultRelayUrl: opts.defaultRelayUrl,
     uploads,
+    settings,
+    invites,
+    ...(opts.onViewState ? { onViewState: opts.onViewState } : {}),
   });
   rooms.reopenJoined();
 
   return {
     handlers,
     databasePath,
+    settings,
+    offerInvite: (link) => invites.offer(link),
     subscribe: (listener) => bus.subscribe(listener),
     subscribeEngine: (listener) => bus.subscribeEngine(listener),
     room: (roomId) => rooms.get(roomId),

@@ -2,6 +2,7 @@
 import type {
   BlameView,
   ConnectionState,
+  RoomFailure,
   JoinPhase,
   MemberView,
   ProgressCounts,
@@ -25,6 +26,8 @@ export interface RoomViewSource {
   readonly blames: readonly BlameView[];
   /** Own chat messages held until the room re-keys. */
   readonly heldCount: number;
+  /** Set when the room gave up reaching its relay. */
+  readonly failure: RoomFailure | null;
   fp(lt: Uint8Array): string;
 }
 
@@ -95,7 +98,9 @@ export function roomStateView(runner: RoomViewSource, keys: readonly KnownKeyRec
   }
   const isMember = engine.isMember;
   let cannotSend: string | null = null;
-  if (!isMember) {
+  if (runner.failure) {
+    cannotSend = 'The room cannot reach its relay: retry or remove it.';
+  } else if (!isMember) {
     cannotSend =
       engine.joinPhase === 'left'
         ? 'You left this room.'
@@ -115,6 +120,8 @@ export function roomStateView(runner: RoomViewSource, keys: readonly KnownKeyRec
     members,
     sessions: sessions.map(sessionView).sort((a, b) => b.createdSeq - a.createdSeq),
     cannotSend,
+    failure: runner.failure,
+    muted: room.muted,
     verification: runner.verification,
     blames: runner.blames.map((b) => ({ ...b })),
     held: runner.heldCount,

@@ -5,6 +5,7 @@
 import * as v from 'valibot';
 import type { ApiArg, ApiMethod } from '../../src-shared/api';
 import { FILE_PART_BYTES } from '../../src-shared/api';
+import { REKEY_CHOICES_HOURS } from '../../src-shared/api';
 
 type ArgSchemas = { [M in ApiMethod]: v.GenericSchema<unknown, ApiArg<M>> };
 
@@ -30,6 +31,10 @@ const relayUrl = v.pipe(
 const seq = v.pipe(v.number(), v.safeInteger(), v.minValue(0));
 const limit = v.pipe(v.number(), v.safeInteger(), v.minValue(1), v.maxValue(1000));
 
+const token = v.pipe(v.string(), v.minLength(1), v.maxLength(512), v.regex(/^[\x21-\x7e]+$/));
+const outboxId = v.pipe(v.string(), v.regex(/^[A-Za-z0-9_-]{1,64}$/));
+const unread = v.pipe(v.number(), v.safeInteger(), v.minValue(0), v.maxValue(1_000_000));
+
 const none = v.null();
 const base64Part = v.pipe(
   v.string(),
@@ -50,8 +55,29 @@ export const ARG_SCHEMAS: ArgSchemas = {
     relayUrl,
     room: v.pipe(v.string(), v.minLength(1), v.maxLength(MAX_ROOM)),
     nick,
+    token: v.optional(token),
   }),
   leaveRoom: inRoom,
+  retryRoom: inRoom,
+  removeRoom: inRoom,
+  setMuted: v.strictObject({ roomId, muted: v.boolean() }),
+  retryMessage: v.strictObject({ roomId, id: outboxId }),
+  discardMessage: v.strictObject({ roomId, id: outboxId }),
+  outbox: inRoom,
+  createInvite: inRoom,
+  takeInvite: none,
+  getSettings: none,
+  updateSettings: v.strictObject({
+    theme: v.optional(v.picklist(['system', 'light', 'dark'])),
+    notifications: v.optional(v.boolean()),
+    notificationText: v.optional(v.boolean()),
+    rekeyIntervalHours: v.optional(v.picklist(REKEY_CHOICES_HOURS as number[])),
+    defaultRelayUrl: v.optional(v.nullable(relayUrl)),
+  }),
+  listRelays: none,
+  saveRelay: v.strictObject({ url: relayUrl, token: v.optional(v.nullable(token)) }),
+  removeRelay: v.strictObject({ url: relayUrl }),
+  viewState: v.strictObject({ roomId: v.nullable(roomId), focused: v.boolean(), unread }),
   sendMessage: v.strictObject({
     roomId,
     text: v.pipe(v.string(), v.minLength(1), v.maxLength(MAX_TEXT_UNITS)),
@@ -76,4 +102,5 @@ export const ARG_SCHEMAS: ArgSchemas = {
   sendFilePart: v.strictObject({ uploadId, data: base64Part }),
   sendFileCommit: v.strictObject({ uploadId }),
   readFile: v.strictObject({ roomId, fileId, offset: seq }),
+  exportAllDebug: none,
 };

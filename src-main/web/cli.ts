@@ -11,6 +11,7 @@ const USAGE = `usage: npm run web -- [options]
   --port P       port for the page, 0 for any free one (default 0)
   --relay URL    default relay; without it an embedded relay starts on 127.0.0.1
   --max-file-mb N  largest file sent or received, in MB (default 25)
+  --invite LINK  a conclave://join?... invite to offer in the page (joined only once confirmed)
   --help
 The profile key is kept in DIR/web-host.key unless CONCLAVE_PASSPHRASE is set.`;
 
@@ -30,6 +31,7 @@ async function main(argv: string[]): Promise<number> {
         port: { type: 'string', default: '0' },
         relay: { type: 'string' },
         'max-file-mb': { type: 'string' },
+        invite: { type: 'string' },
         help: { type: 'boolean', default: false },
       },
     }));
@@ -61,6 +63,10 @@ async function main(argv: string[]): Promise<number> {
       ? { runtime: { files: { maxFileBytes: Math.round(maxFileMb * 1024 * 1024) } } }
       : {}),
   });
+  if (values.invite !== undefined) {
+    const offer = host.runtime.offerInvite(values.invite);
+    if (offer.error) console.error(`--invite: ${offer.error}`);
+  }
   console.log(`web ui at ${host.url}`);
   await new Promise<void>((done) => {
     const stop = () => {

@@ -23,6 +23,8 @@ export const state = {
   readyResolve: (() => {}) as () => void,
   sealCalls: 0,
   unsealCalls: 0,
+  protocolClients: [] as { protocol: string; path?: string; args?: string[] }[],
+  badgeCounts: [] as number[],
 };
 
 export function emitApp(name: string, ...args: unknown[]): void {
@@ -47,6 +49,18 @@ export const app = {
     return state.userData;
   },
   setAppUserModelId: () => {},
+  setAsDefaultProtocolClient: (protocol: string, path?: string, args?: string[]) => {
+    state.protocolClients.push({
+      protocol,
+      ...(path !== undefined ? { path } : {}),
+      ...(args !== undefined ? { args } : {}),
+    });
+    return true;
+  },
+  setBadgeCount: (count: number) => {
+    state.badgeCounts.push(count);
+    return true;
+  },
 };
 
 class FakeWebContents extends EventEmitter {

@@ -25,6 +25,21 @@ export const VALID_ARGS: { [M in ApiMethod]: unknown } = {
   sendFilePart: { uploadId: 'ab'.repeat(16), data: 'aGVsbG8=' },
   sendFileCommit: { uploadId: 'ab'.repeat(16) },
   readFile: { roomId: '1', fileId: 'cd'.repeat(16), offset: 0 },
+  exportAllDebug: null,
+  retryRoom: { roomId: '1' },
+  removeRoom: { roomId: '1' },
+  setMuted: { roomId: '1', muted: true },
+  retryMessage: { roomId: '1', id: 'abc_DEF-123' },
+  discardMessage: { roomId: '1', id: 'abc' },
+  outbox: { roomId: '1' },
+  createInvite: { roomId: '1' },
+  takeInvite: null,
+  getSettings: null,
+  updateSettings: { theme: 'dark', rekeyIntervalHours: 24, defaultRelayUrl: null },
+  listRelays: null,
+  saveRelay: { url: 'https://relay.example', token: 's3cret' },
+  removeRelay: { url: 'https://relay.example' },
+  viewState: { roomId: '1', focused: true, unread: 3 },
 };
 
 export interface RecordingHandlers {

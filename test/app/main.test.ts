@@ -157,12 +157,18 @@ describe('Electron main process', () => {
     });
 
     fake.state.focused = false;
+    await invoke('viewState', { roomId, focused: false, unread: 0 });
     const bob = peer;
     await until(() => bob.room(bobRoom.id).engine.isMember);
     await peer.handlers.sendMessage({ roomId: bobRoom.id, text: 'hi from bob' });
     const note = await until(() => fake.state.notifications[0]);
-    expect(note.options).toEqual({ title: 'bob in #ops', body: 'hi from bob' });
+    // No message text by default: the sender and the room only.
+    expect(note.options).toEqual({ title: 'bob in #ops', body: 'New message' });
     expect(note.shown).toBe(true);
+    await invoke('updateSettings', { notificationText: true });
+    await peer.handlers.sendMessage({ roomId: bobRoom.id, text: 'with text now' });
+    const second = await until(() => fake.state.notifications[1]);
+    expect(second.options).toEqual({ title: 'bob in #ops', body: 'with text now' });
     expect(sentEvents()).toContainEqual(
       expect.objectContaining({
         type: 'message',
@@ -171,7 +177,10 @@ describe('Electron main process', () => {
       }),
     );
 
+    // The room on screen in a focused window: no notification. The unread total is the badge.
     fake.state.focused = true;
+    await invoke('viewState', { roomId, focused: true, unread: 4 });
+    expect(fake.state.badgeCounts.at(-1)).toBe(4);
     await peer.handlers.sendMessage({ roomId: bobRoom.id, text: 'seen in the window' });
     await until(() =>
       sentEvents().some((e) => e.type === 'message' && e.message.text === 'seen in the window'),
@@ -180,7 +189,65 @@ describe('Electron main process', () => {
     await until(() =>
       sentEvents().some((e) => e.type === 'message' && e.message.text === 'my own message'),
     );
-    expect(fake.state.notifications).toHaveLength(1);
+    expect(fake.state.notifications).toHaveLength(2);
+
+    // Muted: nothing, even unfocused.
+    fake.state.focused = false;
+    await invoke('setMuted', { roomId, muted: true });
+    await peer.handlers.sendMessage({ roomId: bobRoom.id, text: 'muted room' });
+    await until(() =>
+      sentEvents().some((e) => e.type === 'message' && e.message.text === 'muted room'),
+    );
+    expect(fake.state.notifications).toHaveLength(2);
+    fake.state.focused = true;
+  });
+
+  it('registers the conclave: protocol handler for invite links', () => {
+    expect(fake.state.protocolClients).toEqual([{ protocol: 'conclave' }]);
+  });
+
+  it('offers an invite link from a second instance for confirmation, never joining it', async () => {
+    const before = (await invoke('listRooms', null)) as { value: RoomSummary[] };
+    const link = 'conclave://join?v=1&relay=https%3A%2F%2Frelay.example.org&room=launch&token=t0k';
+    const win = fake.state.windows[0] as fake.FakeBrowserWindow;
+    const focus = win.focusCalls;
+    fake.emitApp('second-instance', {}, ['/usr/bin/conclave', '--flag', link]);
+    expect(win.focusCalls).toBeGreaterThan(focus);
+    const offered = {
+      invite: { relayUrl: 'https://relay.example.org', room: 'launch', token: 't0k' },
+      error: null,
+    };
+    await until(() => sentEvents().some((e) => e.type === 'invite'));
+    expect(sentEvents().findLast((e) => e.type === 'invite')).toEqual({
+      type: 'invite',
+      offer: offered,
+    });
+    expect(await invoke('takeInvite', null)).toEqual({ ok: true, value: offered });
+    expect(await invoke('takeInvite', null)).toEqual({ ok: true, value: null });
+    expect(await invoke('listRooms', null)).toEqual(before);
+  });
+
+  it('refuses a hostile link with a clear error, and ignores other arguments', async () => {
+    const events = sentEvents().length;
+    fake.emitApp('second-instance', {}, ['/usr/bin/conclave', 'conclave://app/index.html']);
+    fake.emitApp('second-instance', {}, ['x', 'https://evil.example/?conclave://join?v=1']);
+    expect(
+      sentEvents()
+        .slice(events)
+        .some((e) => e.type === 'invite'),
+    ).toBe(false);
+
+    const open = { preventDefault: vi.fn() };
+    fake.emitApp('open-url', open, 'conclave://join?v=1&relay=javascript%3Aalert(1)&room=x');
+    expect(open.preventDefault).toHaveBeenCalled();
+    const offer = await invoke('takeInvite', null);
+    expect(offer).toEqual({
+      ok: true,
+      value: {
+        invite: null,
+        error: expect.stringMatching(/^Not a usable invite: the relay URL must start with http/),
+      },
+    });
   });
 
   it('has a menu entry that sends the debug panel shortcut to the window', () => {

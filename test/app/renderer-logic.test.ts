@@ -19,7 +19,15 @@ import {
   shortFingerprint,
 } from '../../src-renderer/src/lib/format';
 import { bestCandidate, joinProgress } from '../../src-renderer/src/lib/join-progress';
-import { buildTimeline, markFor, mergeUnique } from '../../src-renderer/src/lib/timeline';
+import {
+  buildTimeline,
+  COLLAPSE_CHARS,
+  COLLAPSE_LINES,
+  isLong,
+  markFor,
+  mergeUnique,
+  type TimelineItem,
+} from '../../src-renderer/src/lib/timeline';
 
 const counts = (t: number, s: number, c: number, need = 3): ProgressCounts => ({
   tokens: { have: t, need: need - 1 },
@@ -56,12 +64,17 @@ function room(over: Partial<RoomState>): RoomState {
     members: [],
     sessions: [],
     cannotSend: 'not yet',
+    failure: null,
+    muted: false,
     verification: null,
     blames: [],
     held: 0,
     ...over,
   };
 }
+
+const itemText = (i: TimelineItem) =>
+  i.kind === 'message' ? i.message.text : i.kind === 'notice' ? i.notice.text : i.pending.text;
 
 describe('join progress', () => {
   it('shows nothing for members and for rooms we left', () => {
@@ -146,12 +159,28 @@ describe('timeline', () => {
       [notice({}), notice({ seq: 13, kind: 'left', text: 'bob left', at: 3_500 })],
       [],
     );
-    expect(items.map((i) => (i.kind === 'message' ? i.message.text : i.notice.text))).toEqual([
-      'bob joined',
-      'hi',
-      'later',
-      'bob left',
-    ]);
+    expect(items.map(itemText)).toEqual(['bob joined', 'hi', 'later', 'bob left']);
+  });
+
+  it('puts messages not yet ordered by the relay last, in the order they were typed', () => {
+    const items = buildTimeline(
+      [message({ seq: 12, at: 3_000, text: 'later' })],
+      [notice({ seq: 13, kind: 'left', text: 'bob left', at: 3_500 })],
+      [],
+      [
+        { id: 'a', text: 'unsent', at: 1_000, state: 'failed', error: 'not connected' },
+        { id: 'b', text: 'going', at: 4_000, state: 'sending', error: null },
+      ],
+    );
+    expect(items.map(itemText)).toEqual(['later', 'bob left', 'unsent', 'going']);
+    expect(items.at(-2)).toMatchObject({ kind: 'pending', key: 'p:a' });
+  });
+
+  it('collapses long messages, by characters or by lines', () => {
+    expect(isLong('short')).toBe(false);
+    expect(isLong('x'.repeat(COLLAPSE_CHARS + 1))).toBe(true);
+    expect(isLong('line\n'.repeat(COLLAPSE_LINES))).toBe(true);
+    expect(isLong('line\n'.repeat(COLLAPSE_LINES - 2))).toBe(false);
   });
 
   it('shows a repeated "is joining" only once until something else happens to that member', () => {

@@ -5,7 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { ChatMessage, ClientEvent, RoomSummary } from '../../src-shared/api';
-import { notificationFor } from '../../src-main/ipc/notifications';
+import { DEFAULT_SETTINGS as DEFAULT_PROFILE_SETTINGS } from '../../src-main/client/settings';
+import { notificationFor, titleWithUnread } from '../../src-main/ipc/notifications';
+import { HIDDEN_BODY, type NotifyContext } from '../../src-shared/notifications';
 import {
   DEFAULT_SETTINGS,
   loadShellSettings,
@@ -27,6 +29,8 @@ describe('notifications', () => {
       phase: 'member',
       members: [],
       unread: 0,
+      muted: false,
+      failure: null,
     },
   ];
   const message = (over: Partial<ChatMessage>): ClientEvent => ({
@@ -45,21 +49,57 @@ describe('notifications', () => {
     },
   });
 
-  it("notifies about others' messages only while unfocused", () => {
-    expect(notificationFor(message({}), false, rooms)).toEqual({
+  const ctx = (over: Partial<NotifyContext> = {}): NotifyContext => ({
+    focused: false,
+    viewRoomId: null,
+    rooms,
+    settings: { notifications: true, notificationText: true },
+    ...over,
+  });
+
+  it("notifies about others' messages in rooms not in view", () => {
+    expect(notificationFor(message({}), ctx())).toEqual({
       roomId: '1',
       title: 'bob in #ops',
       body: 'hello there',
     });
-    expect(notificationFor(message({}), true, rooms)).toBeNull();
-    expect(notificationFor(message({ own: true }), false, rooms)).toBeNull();
-    expect(notificationFor({ type: 'rooms-changed', rooms }, false, rooms)).toBeNull();
+    // Focused on another room, or unfocused on this one: still a notification.
+    expect(notificationFor(message({}), ctx({ focused: true, viewRoomId: '2' }))).not.toBeNull();
+    expect(notificationFor(message({}), ctx({ focused: false, viewRoomId: '1' }))).not.toBeNull();
+    // The room on screen in a focused window: none.
+    expect(notificationFor(message({}), ctx({ focused: true, viewRoomId: '1' }))).toBeNull();
+    expect(notificationFor(message({ own: true }), ctx())).toBeNull();
+    expect(notificationFor({ type: 'rooms-changed', rooms }, ctx())).toBeNull();
+  });
+
+  it('respects muted rooms, the notifications switch and the text privacy setting', () => {
+    const muted = rooms.map((r) => ({ ...r, muted: true }));
+    expect(notificationFor(message({}), ctx({ rooms: muted }))).toBeNull();
+    const off = { notifications: false, notificationText: true };
+    expect(notificationFor(message({}), ctx({ settings: off }))).toBeNull();
+    const privateText = { notifications: true, notificationText: false };
+    expect(notificationFor(message({}), ctx({ settings: privateText }))).toEqual({
+      roomId: '1',
+      title: 'bob in #ops',
+      body: HIDDEN_BODY,
+    });
+  });
+
+  it('hides the text by default', () => {
+    expect(DEFAULT_PROFILE_SETTINGS.notificationText).toBe(false);
+    expect(DEFAULT_PROFILE_SETTINGS.notifications).toBe(true);
   });
 
   it('cuts long messages short', () => {
-    const spec = notificationFor(message({ text: 'x'.repeat(500) }), false, rooms);
+    const spec = notificationFor(message({ text: 'x'.repeat(500) }), ctx());
     expect(spec?.body.length).toBe(140);
     expect(spec?.body.endsWith('…')).toBe(true);
+  });
+
+  it('puts the unread total in the title', () => {
+    expect(titleWithUnread(0)).toBe('Conclave');
+    expect(titleWithUnread(3)).toBe('(3) Conclave');
+    expect(titleWithUnread(5000)).toBe('(999+) Conclave');
   });
 });
 

@@ -158,13 +158,14 @@ describe('join progress and key verification', { timeout: 120_000 }, () => {
     expect(seenByBob).toBe(seenByAlice);
     await shot(alicePage, SUITE, '03-verify-dialog', 'verify');
 
-    // Alice confirms by keyboard; bob closes his dialog with Escape without verifying.
+    // Alice confirms by keyboard: the dialog closes and says so. Bob closes his with Escape
+    // without verifying.
     await button(alicePage, 'Mark as verified').focus();
     await alicePage.keyboard.press('Enter');
-    await alicePage.getByRole('dialog').getByText('Verified', { exact: true }).waitFor();
-    await alicePage.keyboard.press('Escape');
-    await bobPage.keyboard.press('Escape');
+    await alicePage.getByRole('status').getByText('bob is verified.').waitFor();
     expect(await alicePage.getByRole('dialog').count()).toBe(0);
+    await bobPage.keyboard.press('Escape');
+    expect(await bobPage.getByRole('dialog').count()).toBe(0);
 
     const bobRow = region(alicePage, 'Members').locator('li[data-nick="bob"]');
     await bobRow.getByRole('img', { name: 'verified' }).waitFor();

@@ -1,12 +1,25 @@
 // The chat timeline: messages and room notices in one list, in the order this client processed
 // them, each message with its sender's verification mark.
-import type { ChatMessage, KnownKey, RoomNotice } from '../../../src-shared/api';
+import type { ChatMessage, KnownKey, PendingMessage, RoomNotice } from '../../../src-shared/api';
 
 export type Mark = 'self' | 'verified' | 'unverified' | 'key-changed';
 
 export type TimelineItem =
   | { kind: 'message'; key: string; at: number; seq: number; message: ChatMessage; mark: Mark }
-  | { kind: 'notice'; key: string; at: number; seq: number; notice: RoomNotice };
+  | { kind: 'notice'; key: string; at: number; seq: number; notice: RoomNotice }
+  | { kind: 'pending'; key: string; at: number; seq: number; pending: PendingMessage };
+
+/** Longer than this (characters or lines), a message shows collapsed with "Show more". */
+export const COLLAPSE_CHARS = 1200;
+export const COLLAPSE_LINES = 16;
+
+export function isLong(text: string): boolean {
+  if (text.length > COLLAPSE_CHARS) return true;
+  let lines = 1;
+  for (let i = 0; i < text.length; i++)
+    if (text.charCodeAt(i) === 10 && ++lines > COLLAPSE_LINES) return true;
+  return false;
+}
 
 export function messageKey(m: ChatMessage): string {
   return `m:${m.sid}:${m.seq}`;
@@ -28,6 +41,7 @@ export function buildTimeline(
   messages: readonly ChatMessage[],
   notices: readonly RoomNotice[],
   keys: readonly KnownKey[],
+  pending: readonly PendingMessage[] = [],
 ): TimelineItem[] {
   const byNick = new Map(keys.map((k) => [k.nick, k]));
   const items: TimelineItem[] = [
@@ -50,7 +64,15 @@ export function buildTimeline(
   // Processing time first (the relay's seq restarts when a client rejoins in a new epoch), seq
   // to break ties between things handled in the same millisecond.
   items.sort((a, b) => a.at - b.at || a.seq - b.seq);
-  return withoutRepeatedJoining(items);
+  // Messages not yet ordered by the relay come last, in the order they were typed.
+  const waiting = pending.map((p): TimelineItem => ({
+    kind: 'pending',
+    key: `p:${p.id}`,
+    at: p.at,
+    seq: 0,
+    pending: p,
+  }));
+  return [...withoutRepeatedJoining(items), ...waiting];
 }
 
 /**

@@ -1,13 +1,30 @@
 // The application's state: identity, rooms, which screen is showing, and one RoomModel per open
 // room. Fed by the client's event stream; components call its methods and render its fields.
 import { SvelteMap } from 'svelte/reactivity';
-import type { ClientEvent, IdentityInfo, RoomSummary } from '../../../src-shared/api';
+import type {
+  ClientEvent,
+  IdentityInfo,
+  InviteOffer,
+  RelayInfo,
+  RoomSummary,
+  Settings,
+} from '../../../src-shared/api';
+import { notificationFor } from '../../../src-shared/notifications';
 import type { Api } from '../lib/api';
 import { errorText } from '../lib/api';
+import { pageNotifications, type PageNotifications } from '../lib/page-notifications';
 import type { HostLink } from '../lib/ws-bridge';
 import { RoomModel } from './room.svelte';
 
-export type Screen = 'loading' | 'unavailable' | 'first-run' | 'join' | 'room';
+export type Screen = 'loading' | 'unavailable' | 'first-run' | 'join' | 'room' | 'settings';
+
+export const DEFAULT_SETTINGS: Settings = {
+  theme: 'system',
+  notifications: true,
+  notificationText: false,
+  rekeyIntervalHours: 168,
+  defaultRelayUrl: null,
+};
 
 export interface Toast {
   id: number;
@@ -31,6 +48,15 @@ export class AppState {
   hostLink = $state<HostLink>('open');
   nickname = $state(readNickname());
   toasts = $state.raw<Toast[]>([]);
+  settings = $state.raw<Settings>(DEFAULT_SETTINGS);
+  relays = $state.raw<RelayInfo[]>([]);
+  /** An invite to confirm (pasted, or handed to the app by the OS or the host's --invite). */
+  invite = $state.raw<InviteOffer | null>(null);
+  settingsOpen = $state(false);
+  /** The sidebar as a drawer on narrow windows. */
+  sidebarOpen = $state(false);
+  /** The page (or window) has the focus: notifications and unread marks depend on it. */
+  focused = $state(true);
   readonly unread = new SvelteMap<string, number>();
   readonly models = new SvelteMap<string, RoomModel>();
 
@@ -41,14 +67,27 @@ export class AppState {
     if (this.fatal) return 'unavailable';
     if (!this.loaded) return 'loading';
     if (!this.identity || this.onboarding) return 'first-run';
+    if (this.settingsOpen) return 'settings';
     if (this.selected && !this.joinRequested) return 'room';
     return 'join';
   });
+  unreadTotal = $derived([...this.unread.values()].reduce((a, b) => a + b, 0));
+  /** The room on screen, for notifications: none while the join form or settings show. */
+  viewRoomId = $derived(this.screen === 'room' ? this.selectedRoomId : null);
 
   private nextToast = 1;
   private unsubscribe: (() => void) | null = null;
+  private readonly notifier: PageNotifications | null;
 
-  constructor(private readonly api: Api) {}
+  /** `pageNotify`: raise notifications from the page (the browser host; Electron's main does). */
+  constructor(
+    private readonly api: Api,
+    pageNotify = false,
+  ) {
+    this.notifier = pageNotify
+      ? pageNotifications((roomId) => this.openFromNotification(roomId))
+      : null;
+  }
 
   async start(): Promise<void> {
     this.unsubscribe ??= this.api.subscribe((event) => this.apply(event));
@@ -58,13 +97,19 @@ export class AppState {
   /** (Re)reads everything: at start, and after the browser host's socket comes back. */
   async sync(): Promise<void> {
     try {
-      const [identity, defaultRelayUrl, rooms] = await Promise.all([
+      const [identity, defaultRelayUrl, rooms, settings, relays, invite] = await Promise.all([
         this.api.call('identity', null),
         this.api.call('defaultRelayUrl', null),
         this.api.call('listRooms', null),
+        this.api.call('getSettings', null),
+        this.api.call('listRelays', null),
+        this.api.call('takeInvite', null),
       ]);
       this.identity = identity;
       this.defaultRelayUrl = defaultRelayUrl;
+      this.settings = settings;
+      this.relays = relays;
+      if (invite) this.offerInvite(invite);
       this.setRooms(rooms);
       for (const model of this.models.values()) void model.load();
       if (!this.selectedRoomId && this.activeRooms[0]) this.select(this.activeRooms[0].id);
@@ -109,6 +154,15 @@ export class AppState {
       this.setRooms(event.rooms);
       return;
     }
+    if (event.type === 'settings') {
+      this.settings = event.settings;
+      void this.refreshRelays();
+      return;
+    }
+    if (event.type === 'invite') {
+      this.offerInvite(event.offer);
+      return;
+    }
     let model = this.models.get(event.roomId);
     if (!model) {
       // A late event from a room we already left must not bring it back.
@@ -116,8 +170,17 @@ export class AppState {
       model = this.openModel(event.roomId);
     }
     model.apply(event);
-    if (event.type === 'message' && !event.message.own && event.roomId !== this.selectedRoomId) {
-      this.unread.set(event.roomId, (this.unread.get(event.roomId) ?? 0) + 1);
+    if (event.type === 'message' && !event.message.own) {
+      if (this.viewRoomId !== event.roomId || !this.focused) {
+        this.unread.set(event.roomId, (this.unread.get(event.roomId) ?? 0) + 1);
+      }
+      const spec = notificationFor(event, {
+        focused: this.focused,
+        viewRoomId: this.viewRoomId,
+        rooms: this.rooms,
+        settings: this.settings,
+      });
+      if (spec) this.notifier?.show(spec);
     }
     if (event.type === 'room-updated') {
       // Keep the sidebar's summary in step with the room without another call.
@@ -128,6 +191,8 @@ export class AppState {
               connection: event.state.connection,
               phase: event.state.phase,
               members: event.state.current?.members ?? [],
+              muted: event.state.muted,
+              failure: event.state.failure,
             }
           : r,
       );
@@ -137,15 +202,118 @@ export class AppState {
   select(roomId: string): void {
     this.selectedRoomId = roomId;
     this.joinRequested = false;
+    this.settingsOpen = false;
+    this.sidebarOpen = false;
     this.unread.delete(roomId);
   }
 
   showJoin(): void {
     this.joinRequested = true;
+    this.settingsOpen = false;
+    this.sidebarOpen = false;
   }
 
   cancelJoin(): void {
     this.joinRequested = false;
+    this.invite = null;
+  }
+
+  showSettings(): void {
+    this.settingsOpen = true;
+    this.sidebarOpen = false;
+  }
+
+  closeSettings(): void {
+    this.settingsOpen = false;
+  }
+
+  toggleSidebar(): void {
+    this.sidebarOpen = !this.sidebarOpen;
+  }
+
+  /** The window gained or lost the focus: the room in view is read once it is focused. */
+  setFocused(focused: boolean): void {
+    this.focused = focused;
+    if (focused && this.viewRoomId) this.unread.delete(this.viewRoomId);
+  }
+
+  /** Shows the join form with the invite to confirm; nothing joins until the user says so. */
+  offerInvite(offer: InviteOffer): void {
+    this.invite = offer;
+    this.showJoin();
+  }
+
+  private openFromNotification(roomId: string): void {
+    if (this.models.has(roomId)) this.select(roomId);
+  }
+
+  async updateSettings(patch: Partial<Settings>): Promise<void> {
+    this.settings = await this.api.call('updateSettings', patch);
+    if ('defaultRelayUrl' in patch)
+      this.defaultRelayUrl = await this.api.call('defaultRelayUrl', null);
+  }
+
+  async refreshRelays(): Promise<void> {
+    this.relays = await this.api.call('listRelays', null);
+    this.defaultRelayUrl = await this.api.call('defaultRelayUrl', null);
+  }
+
+  async saveRelay(url: string, token?: string | null): Promise<void> {
+    this.relays = await this.api.call('saveRelay', token === undefined ? { url } : { url, token });
+  }
+
+  async removeRelay(url: string): Promise<void> {
+    this.relays = await this.api.call('removeRelay', { url });
+    this.defaultRelayUrl = await this.api.call('defaultRelayUrl', null);
+  }
+
+  async setMuted(roomId: string, muted: boolean): Promise<void> {
+    await this.api.call('setMuted', { roomId, muted });
+  }
+
+  async retryRoom(roomId: string): Promise<void> {
+    await this.api.call('retryRoom', { roomId });
+  }
+
+  /** Saves a new token for the room's relay and tries again. */
+  async retryWithToken(roomId: string, relayUrl: string, token: string): Promise<void> {
+    await this.saveRelay(relayUrl, token);
+    await this.api.call('retryRoom', { roomId });
+  }
+
+  async removeRoom(roomId: string): Promise<void> {
+    await this.api.call('removeRoom', { roomId });
+    const model = this.models.get(roomId);
+    model?.dispose();
+    this.models.delete(roomId);
+    if (this.selectedRoomId === roomId) this.selectedRoomId = null;
+    this.setRooms(await this.api.call('listRooms', null));
+    const next = this.activeRooms[0];
+    if (next) this.select(next.id);
+  }
+
+  exportAllDebug(): Promise<string> {
+    return this.api.call('exportAllDebug', null);
+  }
+
+  /** Tells the host what is on screen (the desktop shell's notifications and badge). */
+  reportView(): void {
+    void this.api
+      .call('viewState', {
+        roomId: this.viewRoomId,
+        focused: this.focused,
+        unread: this.unreadTotal,
+      })
+      .catch(() => {});
+  }
+
+  /** Asks the browser for permission to notify (a user gesture: the settings switch). */
+  async allowPageNotifications(): Promise<NotificationPermission | 'unsupported'> {
+    return this.notifier ? this.notifier.request() : 'unsupported';
+  }
+
+  get pageNotificationPermission(): NotificationPermission | 'unsupported' | 'host' {
+    return this.notifier ? this.notifier.permission() : 'host';
   }
 
   setNickname(nick: string): void {
@@ -167,9 +335,14 @@ export class AppState {
     this.onboarding = false;
   }
 
-  async join(relayUrl: string, room: string, nick: string): Promise<void> {
-    const summary = await this.api.call('joinRoom', { relayUrl, room, nick });
+  async join(relayUrl: string, room: string, nick: string, token?: string): Promise<void> {
+    const summary = await this.api.call(
+      'joinRoom',
+      token ? { relayUrl, room, nick, token } : { relayUrl, room, nick },
+    );
+    this.invite = null;
     this.setNickname(nick);
+    void this.refreshRelays();
     if (!this.rooms.some((r) => r.id === summary.id)) this.rooms = [...this.rooms, summary];
     if (!this.models.has(summary.id)) this.openModel(summary.id);
     this.select(summary.id);

@@ -5,6 +5,7 @@ import type {
   ClientEvent,
   EventLogEntry,
   KnownKey,
+  PendingMessage,
   RoomNotice,
   RoomState,
 } from '../../../src-shared/api';
@@ -37,6 +38,8 @@ export class RoomModel {
   notices = $state.raw<RoomNotice[]>([]);
   log = $state.raw<EventLogEntry[]>([]);
   keys = $state.raw<KnownKey[]>([]);
+  /** Typed but not yet ordered by the relay: sending, or failed with Retry. */
+  pending = $state.raw<PendingMessage[]>([]);
   loadError = $state<string | null>(null);
   hasEarlier = $state(false);
   uploads = $state.raw<Upload[]>([]);
@@ -45,7 +48,7 @@ export class RoomModel {
   /** Set once the room is gone from the runtime (we left it). */
   closed = $state(false);
 
-  timeline = $derived(buildTimeline(this.messages, this.notices, this.keys));
+  timeline = $derived(buildTimeline(this.messages, this.notices, this.keys, this.pending));
   joining = $derived(this.state ? joinProgress(this.state) : null);
 
   private keysTimer: ReturnType<typeof setTimeout> | null = null;
@@ -57,16 +60,18 @@ export class RoomModel {
 
   async load(): Promise<void> {
     try {
-      const [state, history, notices, log, keys, fileLimit] = await Promise.all([
+      const [state, history, notices, log, keys, fileLimit, pending] = await Promise.all([
         this.api.call('roomState', { roomId: this.id }),
         this.api.call('history', { roomId: this.id, limit: PAGE }),
         this.api.call('notices', { roomId: this.id }),
         this.api.call('eventLog', { roomId: this.id, limit: MAX_LOG }),
         this.api.call('knownKeys', { roomId: this.id }),
         this.api.call('fileLimit', null),
+        this.api.call('outbox', { roomId: this.id }),
       ]);
       this.fileLimit = fileLimit;
       this.state = state;
+      this.pending = pending;
       // Events may have arrived while loading: keep them, add what the calls returned.
       this.messages = mergeUnique(history, this.messages, messageKey);
       this.notices = mergeUnique(notices, this.notices, noticeKey);
@@ -114,7 +119,12 @@ export class RoomModel {
         );
         break;
       }
+      case 'outbox':
+        this.pending = event.pending;
+        break;
       case 'rooms-changed':
+      case 'settings':
+      case 'invite':
         break;
     }
   }
@@ -147,7 +157,23 @@ export class RoomModel {
   }
 
   async send(text: string): Promise<void> {
-    await this.api.call('sendMessage', { roomId: this.id, text });
+    const pending = await this.api.call('sendMessage', { roomId: this.id, text });
+    // The outbox event may have come first; either way the list holds it once.
+    this.pending = mergeUnique(this.pending, [pending], (p) => p.id).map((p) =>
+      p.id === pending.id && pending.state === 'failed' ? pending : p,
+    );
+  }
+
+  async retry(id: string): Promise<void> {
+    await this.api.call('retryMessage', { roomId: this.id, id });
+  }
+
+  async discard(id: string): Promise<void> {
+    await this.api.call('discardMessage', { roomId: this.id, id });
+  }
+
+  createInvite(): Promise<{ link: string; text: string; hasToken: boolean }> {
+    return this.api.call('createInvite', { roomId: this.id });
   }
 
   /**
