@@ -513,7 +513,9 @@ export class RoomRunner {
             ? 'left'
             : e.reason === 'evicted'
               ? 'was removed after not answering'
-              : 'disconnected';
+              : e.reason === 'blamed'
+                ? 'was removed (see above)'
+                : 'disconnected';
         this.notice(e.seq, 'left', e.nick, `${e.nick} ${how}`);
         break;
       }

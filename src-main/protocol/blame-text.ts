@@ -13,7 +13,7 @@ export function blameSentence(
     case 'wrong-share':
       return `${nick}'s key contribution did not match; ${outcome}`;
     case 'false-veto':
-      return `${nick} vetoed ${round.joiner ?? 'a joiner'}, but ${round.joiner ?? 'its'} token was correct; ${outcome}`;
+      return `${nick} vetoed ${round.joiner ?? 'a joiner'}, but ${round.joiner ? `${round.joiner}'s` : 'its'} token was correct; ${outcome}`;
     case 'bad-joiner-token':
       return `${nick} sent ${round.vetoer ?? 'a member'} a token that does not verify; ${outcome}`;
     case 'bad-member-token':

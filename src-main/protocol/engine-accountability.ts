@@ -251,7 +251,7 @@ export abstract class AccountabilityLayer extends MembershipLayer {
     this.warn('blame', message, seq);
     this.emit({ type: 'blame', nick, cause, message, sid: round.sid, seq, removed: true });
     this.pendingJoiners = this.pendingJoiners.filter((j) => j.nick !== nick);
-    if (member) this.departure(nick, 'evicted', seq, at);
+    if (member) this.departure(nick, 'blamed', seq, at);
   }
 
   /** A joiner, or the lt of a former cheater, refused for the life of the room. */

@@ -210,7 +210,7 @@ export abstract class MembershipLayer extends KeyingLayer {
 
   protected departure(
     nick: Nick,
-    how: 'left' | 'disconnected' | 'evicted',
+    how: 'left' | 'disconnected' | 'evicted' | 'blamed',
     seq: Seq,
     at: number,
   ): void {
@@ -225,7 +225,10 @@ export abstract class MembershipLayer extends KeyingLayer {
     this.burned.delete(nick);
     this.emit({ type: 'member-left', nick, sid: c.sid, seq, reason: how });
     if (nick === this.nick) {
-      this.setPhase('left', `we ${how === 'evicted' ? 'were evicted' : 'left'}`);
+      this.setPhase(
+        'left',
+        `we ${how === 'evicted' || how === 'blamed' ? 'were removed' : 'left'}`,
+      );
     }
     if (c.members.every((m) => this.pendingLeavers.has(m))) {
       this.blame = null;

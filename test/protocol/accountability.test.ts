@@ -65,9 +65,9 @@ describe('finding 1: a false veto, repeated, no longer keeps a joiner out', () =
     for (const name of ['alice', 'bob', 'dave']) {
       expect(blamedBy(relay, name)).toEqual(['carol:false-veto']);
     }
-    const sentence = blames(relay.client('alice'))[0]?.message ?? '';
-    expect(sentence).toContain('carol vetoed dave');
-    expect(sentence).toContain('carol was removed');
+    expect(blames(relay.client('alice'))[0]?.message).toBe(
+      "carol vetoed dave, but dave's token was correct; carol was removed",
+    );
   });
 
   it('a veto of a joiner whose tokens were correct, after they arrived, is judged by the revealed keys', () => {
