@@ -105,6 +105,9 @@ describe('finding 2: a well-signed wrong share is traced to its sender', () => {
     for (const name of ['alice', 'bob', 'dave']) {
       expect(blamedBy(relay, name)).toEqual(['carol:wrong-share']);
     }
+    // The same verdict at the same ordered event, everywhere (dave follows the room).
+    const at = ['alice', 'bob', 'dave'].map((n) => blames(relay.client(n)).map((b) => b.seq));
+    expect(new Set(at.map((x) => x.join())).size).toBe(1);
     expect(blames(relay.client('bob'))[0]?.message).toBe(
       "carol's key contribution did not match; carol was removed",
     );
