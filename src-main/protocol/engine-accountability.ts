@@ -31,21 +31,7 @@ export abstract class AccountabilityLayer extends MembershipLayer {
     if (!c || this.blame) return;
     const need =
       cause === 'inconsistent-shares' ? [...session.members] : [vetoer as Nick, accused as Nick];
-    const round: BlameRound = {
-      sid: session.sid,
-      sidBytes: session.sidBytes,
-      cause,
-      participants: session.participants.map((p) => ({ ...p })),
-      joiner: session.joiner,
-      shares: session.shares.map((z) => z ?? new Uint8Array(0)),
-      joinerKcs: session.joinerKcs ? [...session.joinerKcs] : null,
-      memberKcs: [...session.memberKcs],
-      vetoer,
-      accused,
-      need,
-      revealed: new Map(),
-      openedSeq: seq,
-    };
+    const round = newRound(session, cause, vetoer, accused, seq, need);
     this.blame = round;
     for (const n of need) if (c.indexByNick.has(n) && n !== session.joiner) this.burned.add(n);
     const why = { kind: 'obsolete' as const, detail: `blame round on ${session.sid.slice(0, 12)}` };
@@ -270,21 +256,7 @@ export abstract class AccountabilityLayer extends MembershipLayer {
     }
     if (!stalled.indexByNick.has(event.nick)) return 'sender-not-participant';
     if (!stalled.joinerKcs) {
-      const round: BlameRound = {
-        sid: stalled.sid,
-        sidBytes: stalled.sidBytes,
-        cause: 'veto',
-        participants: stalled.participants.map((p) => ({ ...p })),
-        joiner: stalled.joiner,
-        shares: [],
-        joinerKcs: null,
-        memberKcs: [],
-        vetoer: event.nick,
-        accused: stalled.joiner,
-        need: [],
-        revealed: new Map(),
-        openedSeq: event.seq,
-      };
+      const round = newRound(stalled, 'veto', event.nick, stalled.joiner, event.seq, []);
       this.blameParticipant(round, event.nick, 'false-veto', event.seq, event.at);
       return 'accepted';
     }
@@ -308,21 +280,7 @@ export abstract class AccountabilityLayer extends MembershipLayer {
     if (this.blame) return 'ignored: a blame round is open';
     if (!session.memberKcs[session.indexByNick.get(member) as number]) {
       // No token from that member was ordered: nothing it could be about.
-      const round: BlameRound = {
-        sid: session.sid,
-        sidBytes: session.sidBytes,
-        cause: 'complaint',
-        participants: session.participants.map((p) => ({ ...p })),
-        joiner: session.joiner,
-        shares: [],
-        joinerKcs: null,
-        memberKcs: [],
-        vetoer: event.nick,
-        accused: member,
-        need: [],
-        revealed: new Map(),
-        openedSeq: event.seq,
-      };
+      const round = newRound(session, 'complaint', event.nick, member, event.seq, []);
       this.blameParticipant(round, event.nick, 'false-complaint', event.seq, event.at);
       return 'accepted';
     }
@@ -338,4 +296,30 @@ export abstract class AccountabilityLayer extends MembershipLayer {
     this.sendTimeout(round, missing, false);
     this.arm(key, this.limboTimeoutMs);
   }
+}
+
+/** What a blame round keeps of the failed session: all of it public. */
+function newRound(
+  session: Session,
+  cause: BlameRoundCause,
+  vetoer: Nick | null,
+  accused: Nick | null,
+  seq: Seq,
+  need: Nick[],
+): BlameRound {
+  return {
+    sid: session.sid,
+    sidBytes: session.sidBytes,
+    cause,
+    participants: session.participants.map((p) => ({ ...p })),
+    joiner: session.joiner,
+    shares: session.shares.map((z) => z ?? new Uint8Array(0)),
+    joinerKcs: session.joinerKcs ? [...session.joinerKcs] : null,
+    memberKcs: [...session.memberKcs],
+    vetoer,
+    accused,
+    need,
+    revealed: new Map(),
+    openedSeq: seq,
+  };
 }

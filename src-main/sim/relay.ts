@@ -277,6 +277,17 @@ export function assertConverged(relay: SimRelay, expected: string[]): string {
   return [...sids][0] as string;
 }
 
+/** A room built one join at a time, each join settled before the next (the tests' start). */
+export function buildRoom(names: string[], seed: string): SimRelay {
+  const relay = new SimRelay(seed);
+  for (const n of names) {
+    relay.join(n);
+    relay.settle(20_000);
+  }
+  assertConverged(relay, names);
+  return relay;
+}
+
 /**
  * Re-sign a frame after changing its body, with whichever of the client's keys signed it: how a
  * malicious participant (not a forging relay) produces well-signed but wrong contributions.

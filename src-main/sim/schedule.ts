@@ -88,8 +88,9 @@ export interface ScheduleResult {
   events: number;
 }
 
-function chooseMember(relay: SimRelay, pick: number, roles: Roles): SimClient | null {
-  const members = relay
+/** Connected members that misbehave in no way and are not on their way out. */
+function honestMembers(relay: SimRelay, roles: Roles): SimClient[] {
+  return relay
     .connected()
     .filter(
       (c) =>
@@ -98,6 +99,10 @@ function chooseMember(relay: SimRelay, pick: number, roles: Roles): SimClient | 
         !roles.adversaries.has(c.nick) &&
         !roles.listeners.has(c.nick),
     );
+}
+
+function chooseMember(relay: SimRelay, pick: number, roles: Roles): SimClient | null {
+  const members = honestMembers(relay, roles);
   return members.length ? (members[pick % members.length] as SimClient) : null;
 }
 
@@ -106,31 +111,12 @@ function chooseMember(relay: SimRelay, pick: number, roles: Roles): SimClient | 
  * has nobody honest to admit anyone (docs/PROTOCOL.md "Accountability", what is not bounded).
  */
 function mayDepart(relay: SimRelay, c: SimClient, roles: Roles): boolean {
-  if (roles.adversaries.size === 0) return true;
-  const others = relay
-    .connected()
-    .filter(
-      (x) =>
-        x !== c &&
-        x.engine.isMember &&
-        !roles.adversaries.has(x.nick) &&
-        !roles.silent.has(x.nick) &&
-        !roles.listeners.has(x.nick),
-    );
-  return others.length > 0;
+  return roles.adversaries.size === 0 || honestMembers(relay, roles).some((x) => x !== c);
 }
 
-/** A live room at this moment: some connected honest client is a member not on its way out. */
+/** A live room at this moment: some honest member is not on its way out. */
 function roomIsLive(relay: SimRelay, roles: Roles): boolean {
-  return relay
-    .connected()
-    .some(
-      (x) =>
-        x.engine.isMember &&
-        !roles.listeners.has(x.nick) &&
-        !roles.adversaries.has(x.nick) &&
-        !x.engine.pending.leavers.includes(x.nick),
-    );
+  return honestMembers(relay, roles).some((x) => !x.engine.pending.leavers.includes(x.nick));
 }
 
 export function runSchedule(actions: Action[], seed: string): ScheduleResult {

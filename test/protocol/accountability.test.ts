@@ -3,11 +3,11 @@
 // who was blamed, and how long it took in simulated time.
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { AppEvent } from '../../src-main/protocol/events';
-import type { SimClient } from '../../src-main/sim/relay';
+import type { SimClient, SimRelay } from '../../src-main/sim/relay';
 import { asNick } from '../../src-main/protocol/types';
 import { encodeFrame } from '../../src-main/protocol/codec';
 import { adversaryTamper, complaintInstead, flip, vetoInstead } from '../../src-main/sim/adversary';
-import { assertConverged, messagesOf, ready, SimRelay } from '../../src-main/sim/relay';
+import { assertConverged, buildRoom, messagesOf, ready } from '../../src-main/sim/relay';
 
 beforeAll(ready);
 
@@ -17,15 +17,7 @@ const STALL = 2_000;
 /** The bound of docs/PROTOCOL.md "Accountability": limbo + stall + a few relay round trips. */
 const BOUND = LIMBO + STALL;
 
-function room(names: string[], seed: string): SimRelay {
-  const relay = new SimRelay(seed);
-  for (const n of names) {
-    relay.join(n);
-    relay.settle(20_000);
-  }
-  assertConverged(relay, names);
-  return relay;
-}
+const room = buildRoom;
 
 type Blame = Extract<AppEvent, { type: 'blame' }>;
 const blames = (c: SimClient): Blame[] => c.events.filter((e): e is Blame => e.type === 'blame');

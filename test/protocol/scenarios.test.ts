@@ -2,20 +2,18 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { encodeFrame } from '../../src-main/protocol/codec';
 import type { AppEvent } from '../../src-main/protocol/events';
 import type { SimRelay as Relay } from '../../src-main/sim/relay';
-import { assertConverged, messagesOf, ready, resign, SimRelay } from '../../src-main/sim/relay';
+import {
+  assertConverged,
+  buildRoom,
+  messagesOf,
+  ready,
+  resign,
+  SimRelay,
+} from '../../src-main/sim/relay';
 
 beforeAll(ready);
 
-/** A room built one join at a time, each join settled before the next. */
-function room(names: string[], seed: string): SimRelay {
-  const relay = new SimRelay(seed);
-  for (const n of names) {
-    relay.join(n);
-    relay.settle(20_000);
-  }
-  assertConverged(relay, names);
-  return relay;
-}
+const room = buildRoom;
 
 function warnings(relay: Relay, name: string): AppEvent[] {
   return relay.client(name).events.filter((e) => e.type === 'warning');
