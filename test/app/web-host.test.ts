@@ -214,6 +214,33 @@ describe('browser host: bridge', () => {
   });
 });
 
+describe('invites handed to the host (--invite)', () => {
+  it('offers a valid link to the page for confirmation and joins nothing', async () => {
+    const page = await connect();
+    const before = await page.call('listRooms', null);
+    const offer = host.runtime.offerInvite(
+      'Join #ops on Conclave: conclave://join?v=1&relay=http%3A%2F%2F127.0.0.1%3A7438&room=ops',
+    );
+    expect(offer).toEqual({
+      invite: { relayUrl: 'http://127.0.0.1:7438', room: 'ops', token: null },
+      error: null,
+    });
+    await until(() => page.events.some((e) => e.type === 'invite'));
+    expect(await page.call('takeInvite', null)).toEqual({ ok: true, value: offer });
+    expect(await page.call('takeInvite', null)).toEqual({ ok: true, value: null });
+    expect(await page.call('listRooms', null)).toEqual(before);
+    page.ws.close();
+  });
+
+  it('refuses a hostile link with a clear error', () => {
+    const offer = host.runtime.offerInvite('conclave://join?v=1&relay=file%3A%2F%2F%2Fx&room=x');
+    expect(offer).toEqual({
+      invite: null,
+      error: expect.stringMatching(/^Not a usable invite: the relay URL must start with/),
+    });
+  });
+});
+
 describe('web host CLI', () => {
   const cli = resolve('src-main/web/cli.ts');
   const run = (...args: string[]) =>
@@ -226,6 +253,7 @@ describe('web host CLI', () => {
     const help = run('--help');
     expect(help.status).toBe(0);
     expect(help.stdout).toContain('npm run web -- [options]');
+    expect(help.stdout).toContain('--invite LINK');
     const badPort = run('--port', 'nope');
     expect(badPort.status).toBe(2);
     expect(badPort.stderr).toContain('--port');
