@@ -75,13 +75,24 @@ describe('a false veto seen by users', () => {
     await onboard(bobPage, 'bob');
     await fillJoinForm(bobPage, relay.url, ROOM, 'bob');
     await button(bobPage, 'Join').click();
-    await eventually(
-      'bob is in and carol is out',
-      async () => {
-        expect(await memberStates(alicePage)).toEqual({ alice: 'member', bob: 'member' });
-      },
-      60_000,
-    );
+    try {
+      await eventually(
+        'bob is in and carol is out',
+        async () => {
+          // carol may still be listed as one who can no longer read, never as a member.
+          const { carol: out, ...rest } = await memberStates(alicePage);
+          expect(rest).toEqual({ alice: 'member', bob: 'member' });
+          expect([undefined, 'cannot-read']).toContain(out);
+        },
+        60_000,
+      );
+    } catch (error) {
+      const tail = carol.events
+        .filter((e) => e.type !== 'progress')
+        .slice(-30)
+        .map((e) => JSON.stringify(e).slice(0, 240));
+      throw new Error(`${String(error)}\ncarol's engine:\n${tail.join('\n')}`, { cause: error });
+    }
 
     // The timeline says who was blamed and why, in one sentence; nobody blames bob.
     const chat = region(alicePage, 'Chat');

@@ -1,7 +1,7 @@
 // A misbehaving participant over the real relay, for the accountability tests: the protocol
 // engine itself, driven by the client's relay link, with a transform on what it sends (the
 // simulator's adversaries, src-main/sim/adversary.ts). Timers are real, so the room's own limbo
-// and stall timers apply to it as to anyone.
+// and stall timers apply to it as to anyone; its own are long (see below).
 import { Crypto, cryptoReady, systemRandom } from '../../../src-main/protocol/crypto';
 import { RoomEngine } from '../../../src-main/protocol/engine';
 import type { AppEvent, Effect, EngineInput } from '../../../src-main/protocol/events';
@@ -27,9 +27,12 @@ export async function startEvilClient(
     nick: asNick(nick),
     identity: crypto.signKeyPair(),
     crypto,
-    limboTimeoutMs: 5_000,
+    // Its own timers never fire within a test: in a room of two, one member's accusation is a
+    // majority of the others (contract rule 6), and a slow machine would let it evict the one
+    // honest member before the blame round it is being tested for has run.
+    limboTimeoutMs: 600_000,
     joinRetryMs: 3_000,
-    stallMs: 2_000,
+    stallMs: 600_000,
   });
   const events: AppEvent[] = [];
   const timers = new Map<string, ReturnType<typeof setTimeout>>();
