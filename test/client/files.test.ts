@@ -14,6 +14,7 @@ import type { ClientRuntime } from '../../src-main/client/runtime';
 import { createClientRuntime } from '../../src-main/client/runtime';
 import type { RunningRelay } from '../../src-main/relay';
 import { startRelay } from '../../src-main/relay';
+import { pollUntil } from './until';
 
 let relay: RunningRelay;
 let dir: string;
@@ -45,17 +46,11 @@ async function client(name: string, room: string, files?: Partial<FileSettings>)
   return { rt, roomId: summary.id, events, dir: dataDir };
 }
 
-async function until<T>(
+function until<T>(
   check: () => T | undefined | false | Promise<T | undefined | false>,
   ms = 30_000,
 ): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await check();
-    if (v) return v;
-    if (Date.now() > end) throw new Error('condition not reached');
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  return pollUntil(check, ms, 50);
 }
 
 const members = (c: Client) => c.rt.room(c.roomId).engine.current?.members.length ?? 0;

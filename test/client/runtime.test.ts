@@ -10,6 +10,7 @@ import { createClientRuntime } from '../../src-main/client/runtime';
 import type { AppEvent } from '../../src-main/protocol/events';
 import type { RunningRelay } from '../../src-main/relay';
 import { startRelay } from '../../src-main/relay';
+import { pollUntil } from './until';
 
 let relay: RunningRelay;
 let dir: string;
@@ -28,17 +29,11 @@ async function runtime(name: string, verifyThreads?: number): Promise<ClientRunt
   return rt;
 }
 
-async function until<T>(
+function until<T>(
   check: () => T | undefined | false | Promise<T | undefined | false>,
   ms = 20_000,
 ): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await check();
-    if (v) return v;
-    if (Date.now() > end) throw new Error('condition not reached');
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  return pollUntil(check, ms, 100);
 }
 
 beforeAll(async () => {

@@ -17,6 +17,7 @@ import { createClientRuntime } from '../../src-main/client/runtime';
 import type { RunningRelay } from '../../src-main/relay';
 import { startRelay } from '../../src-main/relay';
 import { startProxy, type RelayProxy } from '../e2e/helpers/proxy';
+import { pollUntil } from './until';
 
 let open: RunningRelay;
 let team: RunningRelay;
@@ -43,17 +44,11 @@ async function restart(rt: ClientRuntime, name: string): Promise<ClientRuntime> 
   return runtime(name);
 }
 
-async function until<T>(
+function until<T>(
   check: () => T | undefined | false | Promise<T | undefined | false>,
   ms = 20_000,
 ): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await check();
-    if (v) return v;
-    if (Date.now() > end) throw new Error('condition not reached');
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  return pollUntil(check, ms, 50);
 }
 
 const member = (rt: ClientRuntime, id: string) =>
