@@ -103,7 +103,7 @@ export interface ProgressCounts {
 export interface SessionView {
   sid: string;
   status: SessionStatus;
-  kind: 'genesis' | 'join' | 'leave' | 'rekey';
+  kind: 'genesis' | 'join' | 'batch' | 'leave' | 'rekey';
   parent: string | null;
   members: string[];
   reason: string;

@@ -23,9 +23,15 @@ export interface Progress {
   tokens: { have: number; need: number };
   shares: { have: number; need: number };
   confirmations: { have: number; need: number };
+  /** Batch sessions only: the joiners it admits together, in the session's order. */
+  joiners?: Nick[];
 }
 
-export type SessionKind = 'genesis' | 'join' | 'leave' | 'rekey';
+/**
+ * `batch`: C's members plus every pending joiner at once, one sid (docs/PROTOCOL.md "Batch
+ * admission"); `join` stays the one-joiner fallback.
+ */
+export type SessionKind = 'genesis' | 'join' | 'batch' | 'leave' | 'rekey';
 
 export type JoinPhase =
   'requesting' | 'waiting-for-members' | 'authenticating' | 'founding-room' | 'member' | 'left';
@@ -40,6 +46,8 @@ export type AppEvent =
       seq: Seq;
       parent: Sid | null;
       kind: SessionKind;
+      /** Batch sessions only: the joiners it admits together. */
+      joiners?: Nick[];
       /** Set on the announcement of a session restored from a snapshot at start. */
       restored?: boolean;
     }

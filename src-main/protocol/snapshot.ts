@@ -16,7 +16,7 @@ const sessionSchema = v.object({
   sid: v.string(),
   sidBytes: anyBytes,
   parent: v.nullable(v.string()),
-  kind: v.picklist(['genesis', 'join', 'leave', 'rekey']),
+  kind: v.picklist(['genesis', 'join', 'batch', 'leave', 'rekey']),
   participants: v.array(participant),
   joiner: v.nullable(v.string()),
   createdSeq: v.number(),

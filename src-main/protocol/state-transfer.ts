@@ -18,7 +18,7 @@ export const publicStateSchema = v.strictObject({
   seq: v.pipe(v.number(), v.integer(), v.minValue(0)),
   current: v.strictObject({
     sid: bytes32,
-    kind: v.picklist(['genesis', 'join', 'leave', 'rekey']),
+    kind: v.picklist(['genesis', 'join', 'batch', 'leave', 'rekey']),
     parent: v.union([bytes32, v.null()]),
     participants: v.pipe(v.array(participant), v.minLength(1), v.maxLength(4096)),
     next: v.array(bytes32),
@@ -27,7 +27,7 @@ export const publicStateSchema = v.strictObject({
   previous: v.nullable(
     v.strictObject({
       sid: bytes32,
-      kind: v.picklist(['genesis', 'join', 'leave', 'rekey']),
+      kind: v.picklist(['genesis', 'join', 'batch', 'leave', 'rekey']),
       participants: v.pipe(v.array(participant), v.maxLength(4096)),
     }),
   ),

@@ -30,7 +30,7 @@ export interface RoomRecord {
 export type SessionStatus = 'current' | 'in-limbo' | 'dead';
 
 /** Why the session was created (as SessionView.kind in src-shared/api.ts). */
-export type SessionKind = 'genesis' | 'join' | 'leave' | 'rekey';
+export type SessionKind = 'genesis' | 'join' | 'batch' | 'leave' | 'rekey';
 
 export interface SessionMember {
   readonly nick: string;

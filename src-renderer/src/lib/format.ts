@@ -69,6 +69,10 @@ export function sessionTitle(s: SessionView, parentMembers: readonly string[]): 
         s.members.find((m) => !parentMembers.includes(m));
       return who ? `Join of ${who}` : 'Join';
     }
+    case 'batch': {
+      const joining = s.members.filter((m) => !parentMembers.includes(m));
+      return joining.length > 0 ? `Join of ${joining.join(', ')} together` : 'Joins together';
+    }
     case 'leave': {
       const gone = parentMembers.filter((m) => !s.members.includes(m));
       return gone.length > 0 ? `Leave of ${gone.join(', ')}` : 'Leave';
