@@ -202,15 +202,39 @@ export function runSchedule(actions: Action[], seed: string): ScheduleResult {
   return { violations: checkInvariants(relay, roles), members: [], events: relay.log.length };
 }
 
+/**
+ * The invariants of docs/PROTOCOL.md section 8, in this order: invariant 2 runs only on a
+ * converged room, and its final round of messages is part of what 3 to 5 and the accountability
+ * checks read.
+ */
 function checkInvariants(relay: SimRelay, roles: Roles): string[] {
-  const violations: string[] = [];
-  const honest = relay
+  const honest = honestConnected(relay, roles);
+  const violations = convergenceViolations(honest, roles);
+  if (violations.length === 0 && honest.length > 0) {
+    violations.push(...finalRoundViolations(relay, honest));
+  }
+  violations.push(
+    ...noCurrentAfterLeaveViolations(honest, roles),
+    ...departedReadsNothingViolations(relay, roles, honest),
+    ...sessionOrderViolations(honest),
+    ...accountabilityViolations(relay, roles, honest),
+  );
+  return violations;
+}
+
+/** Connected clients that misbehave in no way and did not leave (members or not). */
+function honestConnected(relay: SimRelay, roles: Roles): SimClient[] {
+  return relay
     .connected()
     .filter(
       (c) =>
         !roles.silent.has(c.nick) && !roles.listeners.has(c.nick) && !roles.adversaries.has(c.nick),
     );
-  // 1. Convergence: one current sid, the same members, all honest connected clients in it.
+}
+
+/** 1. Convergence: one current sid, the same members, all honest connected clients in it. */
+function convergenceViolations(honest: SimClient[], roles: Roles): string[] {
+  const violations: string[] = [];
   const sids = new Set(honest.map((c) => c.engine.current?.sid ?? 'none'));
   if (sids.size > 1)
     violations.push(`honest clients disagree on the current session (${sids.size} sids)`);
@@ -228,23 +252,31 @@ function checkInvariants(relay: SimRelay, roles: Roles): string[] {
       );
     }
   }
-  // 2. Everyone can read each other's new messages.
-  if (violations.length === 0 && honest.length > 0) {
-    const before = new Map(honest.map((c) => [c.nick, c.events.length]));
-    for (const c of honest) relay.say(c.nick, `final from ${c.nick}`);
-    relay.settle(1_000);
-    for (const c of honest) {
-      const got = c.events
-        .slice(before.get(c.nick))
-        .flatMap((e) => (e.type === 'message' ? [e.text] : []))
-        .sort();
-      const want = honest.map((h) => `final from ${h.nick}`).sort();
-      if (JSON.stringify(got) !== JSON.stringify(want)) {
-        violations.push(`${c.nick} read [${got.join('|')}] of the final round`);
-      }
+  return violations;
+}
+
+/** 2. Everyone can read each other's new messages: each says one more, all read all of them. */
+function finalRoundViolations(relay: SimRelay, honest: SimClient[]): string[] {
+  const violations: string[] = [];
+  const before = new Map(honest.map((c) => [c.nick, c.events.length]));
+  for (const c of honest) relay.say(c.nick, `final from ${c.nick}`);
+  relay.settle(1_000);
+  for (const c of honest) {
+    const got = c.events
+      .slice(before.get(c.nick))
+      .flatMap((e) => (e.type === 'message' ? [e.text] : []))
+      .sort();
+    const want = honest.map((h) => `final from ${h.nick}`).sort();
+    if (JSON.stringify(got) !== JSON.stringify(want)) {
+      violations.push(`${c.nick} read [${got.join('|')}] of the final round`);
     }
   }
-  // 3. No session containing a departed member becomes current after its leave.
+  return violations;
+}
+
+/** 3. No session containing a departed member becomes current after its leave. */
+function noCurrentAfterLeaveViolations(honest: SimClient[], roles: Roles): string[] {
+  const violations: string[] = [];
   for (const c of honest) {
     for (const [leaver, leaveSeq] of roles.listeners) {
       for (const e of c.events) {
@@ -259,7 +291,16 @@ function checkInvariants(relay: SimRelay, roles: Roles): string[] {
       }
     }
   }
-  // 4. A departed member reads nothing sent in a session without it.
+  return violations;
+}
+
+/** 4. A departed member reads nothing sent in a session without it. */
+function departedReadsNothingViolations(
+  relay: SimRelay,
+  roles: Roles,
+  honest: SimClient[],
+): string[] {
+  const violations: string[] = [];
   for (const [leaver] of roles.listeners) {
     const l = relay.client(leaver);
     const withoutLeaver = new Set<number>();
@@ -282,33 +323,49 @@ function checkInvariants(relay: SimRelay, roles: Roles): string[] {
       }
     }
   }
-  // 5. Honest clients agree on the order of current sessions over the seqs they both followed.
+  return violations;
+}
+
+/** 5. Honest clients agree on the order of current sessions over the seqs they both followed. */
+function sessionOrderViolations(honest: SimClient[]): string[] {
+  const violations: string[] = [];
   const timeline = (c: SimClient) =>
     c.events.flatMap((e) =>
       e.type === 'session' && e.status === 'current' ? [{ seq: e.seq, sid: e.sid }] : [],
     );
   const reference = honest[0];
-  if (reference) {
-    const ref = timeline(reference);
-    for (const c of honest.slice(1)) {
-      const mine = timeline(c);
-      const from = Math.max(ref[0]?.seq ?? Infinity, mine[0]?.seq ?? Infinity);
-      const a = ref.filter((x) => x.seq >= from).map((x) => `${x.seq}:${x.sid}`);
-      const b = mine.filter((x) => x.seq >= from).map((x) => `${x.seq}:${x.sid}`);
-      if (a.join() !== b.join())
-        violations.push(`${c.nick} and ${reference.nick} saw different current sessions`);
-    }
+  if (!reference) return violations;
+  const ref = timeline(reference);
+  for (const c of honest.slice(1)) {
+    const mine = timeline(c);
+    const from = Math.max(ref[0]?.seq ?? Infinity, mine[0]?.seq ?? Infinity);
+    const a = ref.filter((x) => x.seq >= from).map((x) => `${x.seq}:${x.sid}`);
+    const b = mine.filter((x) => x.seq >= from).map((x) => `${x.seq}:${x.sid}`);
+    if (a.join() !== b.join())
+      violations.push(`${c.nick} and ${reference.nick} saw different current sessions`);
   }
-  violations.push(...accountabilityViolations(relay, roles, honest));
   return violations;
 }
 
 /**
  * Issue 11's invariants: nobody honest is ever blamed, every honest joiner is admitted within the
  * bound of its request, and every departure completes within the bound, as every honest client
- * saw it. Times are the simulator's clock at the ordered events.
+ * saw it. Times are the simulator's clock at the ordered events. The bounds hold with at most
+ * one misbehaving client.
  */
 function accountabilityViolations(relay: SimRelay, roles: Roles, honest: SimClient[]): string[] {
+  const violations = noHonestBlamedViolations(relay, roles);
+  if (roles.adversaries.size + roles.silent.size > 1) return violations;
+  const clock = boundClock(relay);
+  violations.push(
+    ...admissionBoundViolations(clock, roles, honest),
+    ...departureBoundViolations(clock, roles, honest),
+  );
+  return violations;
+}
+
+/** Nobody honest is ever blamed, as any client that is not blamable itself saw it. */
+function noHonestBlamedViolations(relay: SimRelay, roles: Roles): string[] {
   const violations: string[] = [];
   const blamable = new Set([...roles.adversaries, ...roles.silent]);
   for (const c of relay.clients.values()) {
@@ -319,44 +376,64 @@ function accountabilityViolations(relay: SimRelay, roles: Roles, honest: SimClie
       }
     }
   }
-  if (roles.adversaries.size + roles.silent.size > 1) return violations;
+  return violations;
+}
+
+type CurrentEvent = Extract<AppEvent, { type: 'session' }>;
+
+/** What the bound checks read off the run: times of seqs, current sessions, refoundings. */
+interface BoundClock {
+  at: (seq: number) => number;
+  currents: (c: SimClient) => CurrentEvent[];
+  /** A room founded anew in between (every member had gone): a founder waits on purpose. */
+  refounded: (from: number, to: number) => boolean;
+}
+
+function boundClock(relay: SimRelay): BoundClock {
   const at = (seq: number) => relay.log[seq - 1]?.at ?? relay.clock;
   const currents = (c: SimClient) =>
-    c.events.filter(
-      (e): e is Extract<AppEvent, { type: 'session' }> =>
-        e.type === 'session' && e.status === 'current',
-    );
-  // A room founded anew in between (every member had gone): a founder waits on purpose.
+    c.events.filter((e): e is CurrentEvent => e.type === 'session' && e.status === 'current');
   const geneses = [...relay.clients.values()].flatMap((c) =>
     currents(c)
       .filter((e) => e.kind === 'genesis')
       .map((e) => e.seq),
   );
   const refounded = (from: number, to: number) => geneses.some((g) => g > from && g <= to);
+  return { at, currents, refounded };
+}
+
+/** Every honest joiner is admitted within the bound of its request. */
+function admissionBoundViolations(clock: BoundClock, roles: Roles, honest: SimClient[]): string[] {
+  const violations: string[] = [];
   for (const j of honest) {
     const requested = roles.joins.get(j.nick);
-    const admitted = currents(j).find((e) => e.members.includes(j.nick));
+    const admitted = clock.currents(j).find((e) => e.members.includes(j.nick));
     if (requested === undefined || !admitted) continue; // convergence (1) reports it
-    if (refounded(requested, admitted.seq)) continue;
-    const took = at(admitted.seq) - at(requested);
+    if (clock.refounded(requested, admitted.seq)) continue;
+    const took = clock.at(admitted.seq) - clock.at(requested);
     if (took > SIM_BOUND_MS) {
       violations.push(`${j.nick} admitted ${took} ms after its request (bound ${SIM_BOUND_MS})`);
     }
   }
+  return violations;
+}
+
+/** Every departure completes within the bound, as the first honest client saw it. */
+function departureBoundViolations(clock: BoundClock, roles: Roles, honest: SimClient[]): string[] {
+  const violations: string[] = [];
   const reference = honest[0];
-  if (reference) {
-    for (const [leaver, seq] of [...roles.leaves, ...roles.listeners]) {
-      if (seq < (roles.joins.get(reference.nick) ?? 0)) continue;
-      const done = currents(reference).find(
-        (e) => e.seq > seq && !e.members.includes(leaver as never),
+  if (!reference) return violations;
+  for (const [leaver, seq] of [...roles.leaves, ...roles.listeners]) {
+    if (seq < (roles.joins.get(reference.nick) ?? 0)) continue;
+    const done = clock
+      .currents(reference)
+      .find((e) => e.seq > seq && !e.members.includes(leaver as never));
+    if (!done || clock.refounded(seq, done.seq)) continue;
+    const took = clock.at(done.seq) - clock.at(seq);
+    if (took > SIM_BOUND_MS) {
+      violations.push(
+        `the departure of ${leaver} completed after ${took} ms (bound ${SIM_BOUND_MS})`,
       );
-      if (!done || refounded(seq, done.seq)) continue;
-      const took = at(done.seq) - at(seq);
-      if (took > SIM_BOUND_MS) {
-        violations.push(
-          `the departure of ${leaver} completed after ${took} ms (bound ${SIM_BOUND_MS})`,
-        );
-      }
     }
   }
   return violations;
