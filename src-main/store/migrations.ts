@@ -11,6 +11,12 @@ export interface Migration {
   readonly version: number;
   readonly name: string;
   readonly sql: string;
+  /**
+   * The step rebuilds a table that others reference (SQLite's 12-step procedure): the runner
+   * turns foreign_keys off around its transaction (the pragma is a no-op inside one), so dropping
+   * the old table cascades nothing, and runs foreign_key_check before committing.
+   */
+  readonly rebuildsTables?: true;
 }
 
 // A sid is the hex of a 32-byte hash (PROTOCOL.md section 3).
@@ -269,6 +275,56 @@ export const MIGRATIONS: readonly Migration[] = [
       ) STRICT;
     `,
   },
+  {
+    version: 7,
+    name: 'batch sessions',
+    rebuildsTables: true,
+    sql: `
+      -- kind gains 'batch' (issue 13: the room admits every pending joiner in one session), and
+      -- a batch keeps the joiners it admits (JSON array of nicks, in the session's order; NULL
+      -- for every other kind). A CHECK cannot be altered: the table is rebuilt, rowids kept (the
+      -- store orders by them). session_history and messages reference sessions with ON DELETE
+      -- CASCADE: this step runs with foreign_keys off, so the DROP below deletes nothing else.
+      CREATE TABLE sessions_v7 (
+        room_id INTEGER NOT NULL REFERENCES rooms (id) ON DELETE CASCADE,
+        sid TEXT NOT NULL CHECK (length(sid) = 64 AND sid NOT GLOB '*[^0-9a-f]*'),
+        status TEXT NOT NULL CHECK (status IN ('current', 'in-limbo', 'dead')),
+        kind TEXT NOT NULL CHECK (kind IN ('genesis', 'join', 'batch', 'leave', 'rekey')),
+        parent_sid TEXT
+          CHECK (parent_sid IS NULL OR (length(parent_sid) = 64 AND parent_sid NOT GLOB '*[^0-9a-f]*')),
+        reason TEXT NOT NULL,
+        members TEXT NOT NULL CHECK (json_valid(members) AND json_type(members) = 'array'),
+        progress TEXT CHECK (progress IS NULL OR json_valid(progress)),
+        created_seq INTEGER NOT NULL,
+        updated_seq INTEGER NOT NULL,
+        created_at INTEGER NOT NULL,
+        secret_sealed BLOB,
+        joiners TEXT
+          CHECK (joiners IS NULL OR (json_valid(joiners) AND json_type(joiners) = 'array')),
+        CHECK (status <> 'dead' OR secret_sealed IS NULL),
+        CHECK (joiners IS NULL OR kind = 'batch'),
+        PRIMARY KEY (room_id, sid)
+      ) STRICT;
+
+      INSERT INTO sessions_v7 (rowid, room_id, sid, status, kind, parent_sid, reason, members,
+                               progress, created_seq, updated_seq, created_at, secret_sealed)
+      SELECT rowid, room_id, sid, status, kind, parent_sid, reason, members, progress,
+             created_seq, updated_seq, created_at, secret_sealed
+      FROM sessions;
+
+      DROP TABLE sessions;
+      ALTER TABLE sessions_v7 RENAME TO sessions;
+
+      CREATE UNIQUE INDEX sessions_one_current ON sessions (room_id) WHERE status = 'current';
+
+      CREATE TRIGGER sessions_dead_is_final
+      BEFORE UPDATE OF status ON sessions
+      WHEN OLD.status = 'dead' AND NEW.status <> 'dead'
+      BEGIN
+        SELECT RAISE(ABORT, 'a dead session cannot change status');
+      END;
+    `,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
@@ -296,11 +352,35 @@ export function migrate(
   });
   const applied: number[] = [];
   for (const step of migrations.slice(userVersion(db), target)) {
-    db.transaction(() => {
-      db.exec(step.sql);
-      db.pragma(`user_version = ${step.version}`);
-    }).immediate();
+    if (step.rebuildsTables) withoutForeignKeys(db, () => applyStep(db, step));
+    else applyStep(db, step);
     applied.push(step.version);
   }
   return applied;
+}
+
+/** One step and its user_version bump, in one BEGIN IMMEDIATE transaction. */
+function applyStep(db: Database.Database, step: Migration): void {
+  db.transaction(() => {
+    db.exec(step.sql);
+    if (step.rebuildsTables) {
+      // What foreign_keys=ON would have refused: any row left pointing at nothing.
+      const broken = db.pragma('foreign_key_check') as unknown[];
+      if (broken.length > 0) {
+        throw new Error(`migration ${step.name} broke ${broken.length} foreign key(s)`);
+      }
+    }
+    db.pragma(`user_version = ${step.version}`);
+  }).immediate();
+}
+
+/** Runs `body` with foreign_keys off (outside any transaction), then restores the setting. */
+function withoutForeignKeys(db: Database.Database, body: () => void): void {
+  const before = db.pragma('foreign_keys', { simple: true }) as number;
+  db.pragma('foreign_keys = OFF');
+  try {
+    body();
+  } finally {
+    db.pragma(`foreign_keys = ${before ? 'ON' : 'OFF'}`);
+  }
 }

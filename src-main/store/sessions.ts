@@ -25,6 +25,7 @@ interface SessionRow {
   reason: string;
   members: string;
   progress: string | null;
+  joiners: string | null;
   created_seq: number;
   updated_seq: number;
   created_at: number;
@@ -48,6 +49,7 @@ interface UpsertParams {
   reason: string;
   members: string;
   progress: string | null;
+  joiners: string | null;
   seq: number;
   at: number;
   keepSecret: 0 | 1;
@@ -55,6 +57,7 @@ interface UpsertParams {
 }
 
 const Members = v.array(v.object({ nick: v.string(), fingerprint: v.string() }));
+const Joiners = v.array(v.string());
 
 const secretSlot = (roomId: RoomId, sid: string): SealedSlot => ({
   table: 'sessions',
@@ -79,11 +82,12 @@ export class SessionTable {
     this.#sealer = sealer;
     this.#upsert = db.prepare(`
       INSERT INTO sessions (room_id, sid, status, kind, parent_sid, reason, members, progress,
-                            created_seq, updated_seq, created_at, secret_sealed)
-      VALUES (@roomId, @sid, @status, @kind, @parentSid, @reason, @members, @progress,
+                            joiners, created_seq, updated_seq, created_at, secret_sealed)
+      VALUES (@roomId, @sid, @status, @kind, @parentSid, @reason, @members, @progress, @joiners,
               @seq, @seq, @at, CASE WHEN @status = 'dead' THEN NULL ELSE @secret END)
       ON CONFLICT (room_id, sid) DO UPDATE SET
         status = excluded.status,
+        joiners = coalesce(joiners, excluded.joiners),
         parent_sid = excluded.parent_sid,
         reason = excluded.reason,
         members = excluded.members,
@@ -95,8 +99,8 @@ export class SessionTable {
           ELSE excluded.secret_sealed
         END`);
     this.#list = db.prepare(`
-      SELECT sid, status, kind, parent_sid, reason, members, progress, created_seq, updated_seq,
-             created_at, secret_sealed IS NOT NULL AS has_secret
+      SELECT sid, status, kind, parent_sid, reason, members, progress, joiners, created_seq,
+             updated_seq, created_at, secret_sealed IS NOT NULL AS has_secret
       FROM sessions WHERE room_id = ? ORDER BY created_seq, rowid`);
     this.#secret = db.prepare(
       'SELECT secret_sealed AS secret FROM sessions WHERE room_id = ? AND sid = ?',
@@ -137,6 +141,7 @@ export class SessionTable {
         session.members.map(({ nick, fingerprint }) => ({ nick, fingerprint })),
       ),
       progress: session.progress === null ? null : JSON.stringify(session.progress),
+      joiners: session.joiners ? JSON.stringify(session.joiners.map(String)) : null,
       seq,
       at,
       keepSecret: session.secret === undefined ? 1 : 0,
@@ -154,6 +159,7 @@ export class SessionTable {
       reason: row.reason,
       members: parseMembers(row.members, roomId, row.sid),
       progress: row.progress === null ? null : (JSON.parse(row.progress) as JsonValue),
+      joiners: row.joiners === null ? null : parseJoiners(row.joiners, roomId, row.sid),
       createdSeq: row.created_seq,
       updatedSeq: row.updated_seq,
       createdAt: row.created_at,
@@ -193,6 +199,14 @@ function parseMembers(json: string, roomId: RoomId, sid: string): SessionRecord[
   const parsed = v.safeParse(Members, JSON.parse(json));
   if (!parsed.success) {
     throw new StoreDataError(`sessions.members of room ${roomId}, session ${sid} is malformed.`);
+  }
+  return parsed.output;
+}
+
+function parseJoiners(json: string, roomId: RoomId, sid: string): readonly string[] {
+  const parsed = v.safeParse(Joiners, JSON.parse(json));
+  if (!parsed.success) {
+    throw new StoreDataError(`sessions.joiners of room ${roomId}, session ${sid} is malformed.`);
   }
   return parsed.output;
 }

@@ -47,6 +47,8 @@ export interface SessionRecord {
   readonly members: readonly SessionMember[];
   /** Join progress as the engine reports it (tokens, shares, confirmations); opaque here. */
   readonly progress: JsonValue;
+  /** Batch sessions: the joiners it admits together, in the session's order; otherwise null. */
+  readonly joiners: readonly string[] | null;
   readonly createdSeq: number;
   readonly updatedSeq: number;
   readonly createdAt: number;
@@ -140,6 +142,11 @@ export interface SessionUpsert {
   readonly reason: string;
   readonly members: readonly SessionMember[];
   readonly progress: JsonValue;
+  /**
+   * Batch sessions only (migration 7): the joiners it admits. Kept from the first write that
+   * gives them; a non-batch session with joiners is refused by the schema.
+   */
+  readonly joiners?: readonly string[] | null;
   /**
    * undefined keeps the stored secret, null removes it, bytes replace it. A session that becomes
    * dead loses its secret whatever is passed here (passing bytes with 'dead' is a misuse).

@@ -62,6 +62,75 @@ function migrateTo(version: number): Database.Database {
   return db;
 }
 
+const SESSION_COLUMNS_V6 = [
+  'room_id',
+  'sid',
+  'status',
+  'kind',
+  'parent_sid',
+  'reason',
+  'members',
+  'progress',
+  'created_seq',
+  'updated_seq',
+  'created_at',
+  'secret_sealed',
+];
+
+/** Every row of a table with its rowid, in rowid order. */
+function dump(db: Database.Database, table: string): Record<string, unknown>[] {
+  return db.prepare(`SELECT rowid, * FROM ${table} ORDER BY rowid`).all() as Record<
+    string,
+    unknown
+  >[];
+}
+
+/**
+ * A version-6 profile with a room, sessions of every kind (rowids out of sid order, one current,
+ * one dead), their history, a message in one of them, a file on the message and its chunk: every
+ * table that hangs off sessions, each of which a cascading DROP would empty.
+ */
+function seedVersion6(db: Database.Database) {
+  db.prepare(
+    `INSERT INTO rooms (relay_url, name, nick, created_at) VALUES ('r', 'n', 'a', 0)`,
+  ).run();
+  const session = db.prepare(
+    `INSERT INTO sessions (rowid, room_id, sid, status, kind, parent_sid, reason, members,
+                           progress, created_seq, updated_seq, created_at, secret_sealed)
+     VALUES (?, 1, ?, ?, ?, ?, 'r', '[{"nick":"a","fingerprint":"f"}]', ?, ?, ?, 5, ?)`,
+  );
+  session.run(7, 'ab'.repeat(32), 'current', 'join', 'cd'.repeat(32), '{"t":1}', 3, 4, x(1));
+  session.run(3, 'cd'.repeat(32), 'dead', 'genesis', null, null, 1, 3, null);
+  session.run(9, 'ef'.repeat(32), 'in-limbo', 'rekey', 'ab'.repeat(32), null, 5, 5, x(2));
+  const history = db.prepare(
+    `INSERT INTO session_history (room_id, sid, status, reason, seq, at) VALUES (1, ?, ?, 'r', ?, 0)`,
+  );
+  history.run('cd'.repeat(32), 'current', 1);
+  history.run('ab'.repeat(32), 'in-limbo', 2);
+  history.run('cd'.repeat(32), 'dead', 3);
+  history.run('ab'.repeat(32), 'current', 3);
+  history.run('ef'.repeat(32), 'in-limbo', null);
+  db.prepare(
+    `INSERT INTO messages (room_id, epoch, seq, sid, sender_nick, sender_fingerprint, body_sealed,
+                           received_at, verification, transcript)
+     VALUES (1, 1, 4, ?, 'a', 'f', x'01', 0, 'verified', 'ok')`,
+  ).run('ab'.repeat(32));
+  db.prepare(
+    `INSERT INTO files (room_id, file_id, epoch, seq, sender_nick, size, chunk_bytes, chunk_count,
+                        meta_sealed, key_sealed, state, chain, created_at, updated_at)
+     VALUES (1, ?, 1, 4, 'a', 3, 3, 1, x'02', x'03', 'receiving', ?, 0, 0)`,
+  ).run('0'.repeat(32), Buffer.alloc(32, 1));
+  db.prepare(
+    `INSERT INTO file_chunks (room_id, file_id, idx, data_sealed) VALUES (1, ?, 0, x'04')`,
+  ).run('0'.repeat(32));
+  const tablesHanging = ['sessions', 'session_history', 'messages', 'files', 'file_chunks'];
+  const rows = Object.fromEntries(tablesHanging.map((t) => [t, dump(db, t)]));
+  for (const t of tablesHanging) expect(rows[t]?.length, t).toBeGreaterThan(0);
+  return { rows, indexes: schemaObjects(db, 'index') };
+}
+
+const x = (n: number) => Buffer.alloc(48, n);
+
 describe('migration steps', () => {
   it('1: keyring and identity', () => {
     const db = migrateTo(1);
@@ -237,8 +306,72 @@ describe('migration steps', () => {
     db.close();
   });
 
+  it('7: batch sessions: the sessions table rebuilt, every row of every table kept', () => {
+    const db = migrateTo(6);
+    const v6 = seedVersion6(db);
+    expect(migrate(db)).toEqual([7]);
+    expect(userVersion(db)).toBe(7);
+    // Foreign keys are back on for the connection after the step.
+    expect(db.pragma('foreign_keys', { simple: true })).toBe(1);
+    expect(tables(db)['sessions']).toEqual([...SESSION_COLUMNS_V6, 'joiners']);
+    expect(Object.keys(tables(db))).toHaveLength(15);
+    expect(nonStrictTables(db)).toEqual([]);
+    expect(schemaObjects(db, 'index')).toEqual(v6.indexes);
+    expect(schemaObjects(db, 'trigger')).toEqual(['sessions_dead_is_final']);
+    // Nothing lost, nothing changed, rowids (the store's tie-break order) included.
+    for (const [table, rows] of Object.entries(v6.rows)) {
+      expect(dump(db, table), table).toEqual(
+        table === 'sessions' ? rows.map((r) => ({ ...r, joiners: null })) : rows,
+      );
+    }
+    expect(db.pragma('foreign_key_check')).toEqual([]);
+
+    // A batch session with its joiners; joiners on another kind, or not an array, are refused.
+    const insert = db.prepare(
+      `INSERT INTO sessions (room_id, sid, status, kind, reason, members, joiners, created_seq,
+                             updated_seq, created_at)
+       VALUES (1, ?, 'in-limbo', ?, 'r', '[]', ?, 9, 9, 0)`,
+    );
+    insert.run('ee'.repeat(32), 'batch', '["dan","erin"]');
+    expect(() => insert.run('ef'.repeat(32), 'join', '["dan"]')).toThrow(/CHECK/);
+    expect(() => insert.run('f0'.repeat(32), 'batch', '{"dan":1}')).toThrow(/CHECK/);
+    expect(() => insert.run('f1'.repeat(32), 'merge', null)).toThrow(/CHECK/);
+    // The one-current index and the dead-is-final trigger work on the new table.
+    expect(() =>
+      db.prepare(`UPDATE sessions SET status = 'current' WHERE sid = ?`).run('ee'.repeat(32)),
+    ).toThrow(/UNIQUE/);
+    expect(() =>
+      db.prepare(`UPDATE sessions SET status = 'in-limbo' WHERE sid = ?`).run('cd'.repeat(32)),
+    ).toThrow(/dead session cannot change status/);
+    // The cascades still reach the children: deleting the room removes its history too.
+    db.prepare('DELETE FROM rooms WHERE id = 1').run();
+    for (const table of ['sessions', 'session_history', 'messages', 'files', 'file_chunks']) {
+      expect(dump(db, table), table).toEqual([]);
+    }
+    db.close();
+  });
+
+  it('7: a step that rebuilds tables leaves the previous version when a foreign key breaks', () => {
+    const db = freshDb();
+    const steps: Migration[] = [
+      {
+        version: 1,
+        name: 'parent and child',
+        sql: `CREATE TABLE p (id INTEGER PRIMARY KEY) STRICT;
+              CREATE TABLE c (p INTEGER NOT NULL REFERENCES p (id)) STRICT;
+              INSERT INTO p VALUES (1); INSERT INTO c VALUES (1);`,
+      },
+      { version: 2, name: 'drops the parent', rebuildsTables: true, sql: 'DELETE FROM p;' },
+    ];
+    expect(() => migrate(db, steps)).toThrow(/broke 1 foreign key/);
+    expect(userVersion(db)).toBe(1);
+    expect(dump(db, 'p')).toEqual([{ id: 1 }]);
+    expect(db.pragma('foreign_keys', { simple: true })).toBe(1);
+    db.close();
+  });
+
   it('has a test above for every step', () => {
-    expect(SCHEMA_VERSION).toBe(6);
+    expect(SCHEMA_VERSION).toBe(7);
   });
 });
 
@@ -255,6 +388,7 @@ describe('migration rules', () => {
       'bf14e5a95d4ebabd',
       '2c0b10a4597facd5',
       '4d9ca0634ee9b89a',
+      '200a9729f283aed4',
     ]);
   });
 

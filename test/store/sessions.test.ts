@@ -1,8 +1,19 @@
 // Sessions: upserts, secrets kept or removed, one current per room, dead is final, history.
 
 import { describe, expect, it } from 'vitest';
-import { StoreMisuseError } from '../../src-main/store';
-import { bytes, currentSession, log, member, sid, storeWithRoom } from './helpers';
+import { StoreConstraintError, StoreMisuseError } from '../../src-main/store';
+import { bytes, currentSession, log, member, openTestStore, sid, storeWithRoom } from './helpers';
+
+/** sid(1) as currentSession writes it, for demoting it in a later event. */
+const currentDemoted = () => ({
+  sid: sid(1),
+  status: 'current' as const,
+  kind: 'genesis' as const,
+  parentSid: null,
+  reason: 'superseded',
+  members: [member('alice'), member('bob')],
+  progress: null,
+});
 
 describe('sessions', () => {
   it('upserts sessions, keeps the secret until told otherwise, and records history', async () => {
@@ -35,6 +46,7 @@ describe('sessions', () => {
       reason: 'created alone',
       members: [member('alice'), member('bob')],
       progress: null,
+      joiners: null,
       createdSeq: 1,
       updatedSeq: 1,
       createdAt: 1002,
@@ -174,5 +186,40 @@ describe('sessions', () => {
       ],
     });
     expect(store.listSessions(roomId)[0]?.members).toEqual([{ nick: 'bob', fingerprint: 'fp' }]);
+  });
+  it('stores a batch session with its joiners, kept from the first write (migration 7)', async () => {
+    const { store, roomId, path } = await storeWithRoom();
+    currentSession(store, roomId, 1);
+    const batch = (status: 'in-limbo' | 'current', joiners?: string[] | null) => ({
+      sid: sid(2),
+      status,
+      kind: 'batch' as const,
+      parentSid: sid(1),
+      reason: 'batch of carol, dan',
+      members: ['alice', 'bob', 'carol', 'dan'].map(member),
+      progress: { tokens: { have: 1, need: 2 } },
+      ...(joiners === undefined ? {} : { joiners }),
+    });
+    store.applyEvent(roomId, 2, { log: log(), sessions: [batch('in-limbo', ['carol', 'dan'])] });
+    // A later write without joiners (or with others) does not lose or change them.
+    store.applyEvent(roomId, 3, { log: log(), sessions: [batch('in-limbo', null)] });
+    store.applyEvent(roomId, 4, {
+      log: log(),
+      sessions: [{ ...currentDemoted(), status: 'in-limbo' }, batch('current', ['eve'])],
+    });
+    const expected = { sid: sid(2), kind: 'batch', status: 'current', joiners: ['carol', 'dan'] };
+    expect(store.listSessions(roomId)[1]).toMatchObject(expected);
+    expect(store.listSessions(roomId)[0]).toMatchObject({ kind: 'genesis', joiners: null });
+    // Joiners on a session that is not a batch: the schema refuses, nothing is written.
+    expect(() =>
+      store.applyEvent(roomId, 5, {
+        log: log(),
+        sessions: [{ ...batch('in-limbo', ['frank']), sid: sid(3), kind: 'join' }],
+      }),
+    ).toThrow(StoreConstraintError);
+    expect(store.listSessions(roomId)).toHaveLength(2);
+    store.close();
+    const reopened = await openTestStore(path);
+    expect(reopened.listSessions(roomId)[1]).toMatchObject(expected);
   });
 });
