@@ -7,11 +7,12 @@
 // The engine is one class built in layers, one concern per file, each extending the one below:
 // engine-base (state, effects) <- engine-keying (shares, tokens, keys, confirmations) <-
 // engine-membership (pending lists, the winner, leaves, evictions, rekey) <- engine-joining
-// (requests, state transfer, founding) <- engine-chat <- this file (dispatch of inputs, timers,
-// snapshots). A lower layer reaches a higher one only through the abstract methods of
-// engine-base.
-import type { Body, VerifiedFrame } from './codec';
-import { decodeBody, encodeFrame, MessageType, parseFrame, verifyFrame } from './codec';
+// (requests, state transfer, founding) <- engine-chat <- this file (inputs, messages through the
+// dispatch.ts table, timers, snapshots). A lower layer reaches a higher one only through the
+// abstract methods of engine-base.
+import { encodeFrame, MessageType, parseFrame, verifyFrame } from './codec';
+import type { DispatchEngine, Incoming } from './dispatch';
+import { dispatchRow, participantIn } from './dispatch';
 import type { Effect, EngineInput, JoinPhase } from './events';
 import type { EngineSnapshot } from './snapshot';
 import {
@@ -21,7 +22,8 @@ import {
   sessionFromSnapshot,
   sessionToSnapshot,
 } from './snapshot';
-import type { Nick, Participant } from './types';
+import type { Nick } from './types';
+import type { Session } from './session';
 import { asSeq, asSid, toHex } from './types';
 import type { EngineConfig, Ordered, DropReason } from './engine-base';
 import { EMPTY, MAX_BUFFER } from './engine-base';
@@ -34,6 +36,8 @@ const TYPE_NAMES = new Map<number, string>(
 );
 
 export type { EngineConfig } from './engine-base';
+
+type MessageEvent = Extract<Ordered, { kind: 'message' }>;
 
 export class RoomEngine extends ChatLayer {
   /** The step function. */
@@ -86,13 +90,12 @@ export class RoomEngine extends ChatLayer {
   ): { signature: Uint8Array; message: Uint8Array; publicKey: Uint8Array } | null {
     if (this.mode !== 'attached') return null;
     const parsed = parseFrame(data);
-    if (!parsed.ok || parsed.value.sid === null) return null;
+    if (!parsed.ok || dispatchRow(parsed.value.type).sender === 'named-in-body') return null;
     const frame = parsed.value;
     if (this.crypto.isOwnSignature(frame.signature)) return null;
     const session = this.sessions.get(asSid(toHex(frame.sid as Uint8Array)));
-    const index = session?.indexByNick.get(nick);
-    if (!session || index === undefined) return null;
-    const participant = session.participants[index] as Participant;
+    const participant = session && participantIn(session, nick);
+    if (!participant) return null;
     return { signature: frame.signature, message: frame.signed, publicKey: participant.eph };
   }
 
@@ -297,84 +300,53 @@ export class RoomEngine extends ChatLayer {
     return 'accepted';
   }
 
-  protected onMessage(event: Extract<Ordered, { kind: 'message' }>): DropReason {
+  /** An ordered message: parsed, then its dispatch.ts row's checks in order, then its handler. */
+  protected onMessage(event: MessageEvent): DropReason {
     const parsed = parseFrame(event.data);
     if (!parsed.ok) return parsed.error;
-    const frame = parsed.value;
-    if (frame.type !== 'JOIN_REQUEST') this.sawConversation = true;
-    if (frame.type === 'JOIN_REQUEST') return this.onJoinRequest(frame, event);
-    if (frame.type === 'REVEAL') return this.onReveal(frame, event);
-    if (frame.type === 'SESSION_CONFIRMATION' && !this.sessions.has(asSid(toHex(frame.sid!)))) {
-      return this.onGenesisConfirmation(frame, event);
+    const row = dispatchRow(parsed.value.type);
+    if (row.showsConversation) this.sawConversation = true;
+    const incoming: Incoming = { event, frame: parsed.value };
+    for (const check of row.checks) {
+      const stopped = check.run(this.dispatchView, incoming);
+      if (stopped !== undefined) return stopped;
     }
-    if (this.mode !== 'attached') {
-      if (frame.type === 'PARTICIPANTS_INFO') return this.tryAttach(frame, event);
-      return 'ignored: not following the room yet';
-    }
-    const sid = asSid(toHex(frame.sid!));
-    const session = this.sessions.get(sid);
-    if (!session) return 'unknown-sid';
-    const index = session.indexByNick.get(event.nick);
-    if (index === undefined) return 'sender-not-participant';
-    const participant = session.participants[index] as Participant;
-    const verified = verifyFrame(this.crypto, frame, participant.eph);
-    if (!verified) return 'bad-signature';
-    // A LEAVE may be signed in the previous current session, whatever this client's status for
-    // it (observers without its keys mark it dead at once, members let it drain).
-    const leaveInFlight = verified.type === 'LEAVE' && session === this.previousCurrent;
-    if (session.status === 'dead' && !leaveInFlight) return 'ignored: dead session';
-    switch (verified.type) {
-      case 'PARTICIPANTS_INFO':
-        return this.withBody(verified, 'PARTICIPANTS_INFO', index, (b) =>
-          this.onContribution(session, index, b.z, event, { kc: b.kc, parent: b.parent }),
-        );
-      case 'GROUP_SHARE':
-        return this.withBody(verified, 'GROUP_SHARE', index, (b) =>
-          this.onContribution(session, index, b.z, event, { parent: b.parent }),
-        );
-      case 'JOINER_AUTH':
-        return this.withBody(verified, 'JOINER_AUTH', index, (b) =>
-          this.onJoinerAuth(session, index, b, event),
-        );
-      case 'SESSION_CONFIRMATION':
-        return this.withBody(verified, 'SESSION_CONFIRMATION', index, (b) =>
-          this.onConfirmation(session, index, b, event),
-        );
-      case 'CHAT':
-        return this.withBody(verified, 'CHAT', index, (b) =>
-          this.onChat(session, index, b, verified, event),
-        );
-      case 'LEAVE':
-        return this.withBody(verified, 'LEAVE', index, () => {
-          // A LEAVE signed in the previous session was in flight across a session change: the
-          // wish to leave still stands as long as the sender is a member of the current one.
-          if (session !== this.current && session !== this.previousCurrent) {
-            return 'not-current-session';
-          }
-          if (!this.current?.indexByNick.has(event.nick)) return 'ignored: not a member';
-          if (this.pendingLeavers.has(event.nick)) return 'ignored: already leaving';
-          this.departure(event.nick, 'left', event.seq, event.at);
-          return 'accepted';
-        });
-      case 'REKEY':
-        return this.withBody(verified, 'REKEY', index, () => this.onRekey(session, event));
-      case 'TIMEOUT':
-        return this.withBody(verified, 'TIMEOUT', index, (b) => this.onTimeout(session, b, event));
-      default:
-        return 'unexpected-type';
-    }
+    return row.handle(this.dispatchView, incoming);
   }
 
-  protected withBody<T extends keyof typeof MessageType>(
-    frame: VerifiedFrame,
-    type: T,
-    index: number,
-    apply: (body: Body<T>) => string,
-  ): string {
-    const body = decodeBody(frame, type);
-    if (!body.ok) return body.error;
-    if ((body.value as { index: number }).index !== index) return 'sender-index-mismatch';
-    return apply(body.value);
+  /** What the dispatch table reads of this engine and calls on it. */
+  private readonly dispatchView: DispatchEngine = {
+    attached: () => this.mode === 'attached',
+    session: (sid) => this.sessions.get(sid),
+    previousCurrent: () => this.previousCurrent,
+    verify: (frame, publicKey) => verifyFrame(this.crypto, frame, publicKey),
+    onJoinRequest: (frame, event) => this.onJoinRequest(frame, event),
+    onReveal: (frame, event) => this.onReveal(frame, event),
+    onGenesisConfirmation: (frame, event) => this.onGenesisConfirmation(frame, event),
+    tryAttach: (frame, event) => this.tryAttach(frame, event),
+    onContribution: (session, index, z, event, extra) =>
+      this.onContribution(session, index, z, event, extra),
+    onJoinerAuth: (session, index, body, event) => this.onJoinerAuth(session, index, body, event),
+    onConfirmation: (session, index, body, event) =>
+      this.onConfirmation(session, index, body, event),
+    onChat: (session, index, body, frame, event) => this.onChat(session, index, body, frame, event),
+    onLeave: (session, event) => this.onLeave(session, event),
+    onRekey: (session, event) => this.onRekey(session, event),
+    onTimeout: (session, body, event) => this.onTimeout(session, body, event),
+  };
+
+  /**
+   * A LEAVE signed in the previous session was in flight across a session change: the wish to
+   * leave still stands as long as the sender is a member of the current one.
+   */
+  protected onLeave(session: Session, event: MessageEvent): DropReason {
+    if (session !== this.current && session !== this.previousCurrent) {
+      return 'not-current-session';
+    }
+    if (!this.current?.indexByNick.has(event.nick)) return 'ignored: not a member';
+    if (this.pendingLeavers.has(event.nick)) return 'ignored: already leaving';
+    this.departure(event.nick, 'left', event.seq, event.at);
+    return 'accepted';
   }
 
   protected onTimer(key: string, at: number): void {
