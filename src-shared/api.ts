@@ -106,6 +106,8 @@ export interface SessionView {
   kind: 'genesis' | 'join' | 'batch' | 'leave' | 'rekey';
   parent: string | null;
   members: string[];
+  /** Batch sessions only: the joiners it admits together, in the session's order. */
+  joiners?: string[];
   reason: string;
   createdSeq: number;
   createdAt: number;
@@ -121,7 +123,7 @@ export interface MemberView {
   fingerprint: string | null;
   verified: boolean;
   keyChanged: boolean;
-  /** For joining members: the progress of their join session. */
+  /** For joining members: the progress of their join session (or of the batch admitting them). */
   progress: ProgressCounts | null;
 }
 

@@ -7,6 +7,7 @@ import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import * as v from 'valibot';
 import { cryptoBackendFromEnv } from '../host/crypto-choice';
+import { engineEventLine, sessionLine } from './cli-lines';
 import { ApiFailure } from './errors';
 import type { ClientRuntime } from './runtime';
 import { createClientRuntime } from './runtime';
@@ -90,74 +91,8 @@ let roomId: string | null =
 
 runtime.subscribeEngine((id, e) => {
   if (id !== roomId) return;
-  switch (e.type) {
-    case 'session':
-      out({
-        event: 'session',
-        sid: e.sid,
-        status: e.status,
-        members: e.members,
-        reason: e.reason,
-        seq: e.seq,
-        kind: e.kind,
-        ...(e.restored ? { restored: true } : {}),
-      });
-      break;
-    case 'blame':
-      out({
-        event: 'blame',
-        nick: e.nick,
-        cause: e.cause,
-        message: e.message,
-        sid: e.sid,
-        seq: e.seq,
-        removed: e.removed,
-      });
-      break;
-    case 'blame-round':
-      out({ event: 'blame-round', sid: e.sid, cause: e.cause, need: e.need, seq: e.seq });
-      break;
-    case 'chat-held':
-      out({ event: 'chat-held', text: e.text, reason: e.reason });
-      break;
-    case 'chat-released':
-      out({ event: 'chat-released', sid: e.sid });
-      break;
-    case 'chat-failed':
-      out({ event: 'chat-failed', text: e.text, reason: e.reason });
-      break;
-    case 'member-joined':
-      out({ event: 'member-joined', nick: e.nick, sid: e.sid, seq: e.seq });
-      break;
-    case 'member-left':
-      out({ event: 'member-left', nick: e.nick, sid: e.sid, seq: e.seq, reason: e.reason });
-      break;
-    case 'member-joining':
-      out({ event: 'member-joining', nick: e.nick, sid: e.sid, seq: e.seq });
-      break;
-    case 'member-cannot-read':
-      out({ event: 'member-cannot-read', nick: e.nick, sid: e.sid, seq: e.seq });
-      break;
-    case 'message':
-      out({
-        event: 'message',
-        from: e.from,
-        text: e.text,
-        sid: e.sid,
-        seq: e.seq,
-        transcript: e.transcript,
-      });
-      break;
-    case 'join-phase':
-      out({ event: 'join-phase', phase: e.phase, detail: e.detail });
-      break;
-    case 'warning':
-      out({ event: 'warning', code: e.code, message: e.message });
-      break;
-    case 'progress':
-    case 'log':
-      break;
-  }
+  const line = engineEventLine(e);
+  if (line) out(line);
 });
 runtime.subscribe((e) => {
   if (
@@ -195,15 +130,7 @@ async function announceRestored(id: string): Promise<void> {
   const state = await runtime.handlers.roomState({ roomId: id });
   for (const s of state.sessions) {
     if (s.status === 'dead') continue;
-    out({
-      event: 'session',
-      sid: s.sid,
-      status: s.status,
-      members: s.members,
-      reason: s.reason,
-      kind: s.kind,
-      restored: true,
-    });
+    out(sessionLine(s, { restored: true }));
   }
   out({ event: 'join-phase', phase: state.phase, detail: 'restored', restored: true });
   out({
@@ -238,13 +165,10 @@ async function stateEvent(id: string | null): Promise<Record<string, unknown>> {
       state: m.state,
       fingerprint: m.fingerprint,
     })),
-    sessions: state.sessions.map((s) => ({
-      sid: s.sid,
-      status: s.status,
-      members: s.members,
-      reason: s.reason,
-      kind: s.kind,
-    })),
+    sessions: state.sessions.map((s) => {
+      const { event: _, ...line } = sessionLine(s);
+      return line;
+    }),
     verification: state.verification,
   };
 }

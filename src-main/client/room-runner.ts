@@ -38,7 +38,7 @@ import type { JoinedInfo, RelayEvent } from './relay-link';
 import { RelayLink } from './relay-link';
 import type { VerifyPool } from './verify-pool';
 import { verifyAhead } from './verify-pool';
-import { roomStateView } from './views';
+import { batchJoiners, roomStateView } from './views';
 
 export interface RoomRunnerDeps {
   store: Store;
@@ -371,6 +371,7 @@ export class RoomRunner {
       reason: last?.reason ?? '',
       members: s.participants.map((m) => ({ nick: m.nick, fingerprint: this.fp(m.lt) })),
       progress: { tokens: p.tokens, shares: p.shares, confirmations: p.confirmations },
+      joiners: batchJoiners(s, (sid) => this.engine.sessions.get(sid)) ?? null,
       secret: s.status === 'dead' ? null : (s.own?.sk ?? null),
     };
   }

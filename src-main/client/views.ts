@@ -12,6 +12,7 @@ import type {
 } from '../../src-shared/api';
 import type { RoomEngine } from '../protocol/engine';
 import type { Session } from '../protocol/session';
+import type { Nick } from '../protocol/types';
 import type { KnownKeyRecord, RoomRecord } from '../store';
 
 /** What a view reads of one running room (RoomRunner provides it; views never import it). */
@@ -31,19 +32,46 @@ export interface RoomViewSource {
   fp(lt: Uint8Array): string;
 }
 
+/** How far a session has come: contributions collected. */
+function score(s: Session): number {
+  const p = s.progress();
+  return p.tokens.have + p.shares.have + p.confirmations.have;
+}
+
 function counts(s: Session): ProgressCounts {
   const p = s.progress();
   return { tokens: p.tokens, shares: p.shares, confirmations: p.confirmations };
 }
 
-export function sessionView(s: Session): SessionView {
+/**
+ * The joiners a batch session admits (undefined for every other kind): as the engine names them
+ * in its progress (the #13 contract), else the members its parent does not have, when the parent
+ * is known.
+ */
+export function batchJoiners(
+  s: Session,
+  parentOf: (sid: Session['sid']) => Session | undefined = () => undefined,
+): Nick[] | undefined {
+  if (s.kind !== 'batch') return undefined;
+  const named = s.progress().joiners;
+  if (named) return [...named];
+  const parent = s.parent === null ? undefined : parentOf(s.parent);
+  return parent ? s.members.filter((m) => !parent.indexByNick.has(m)) : [];
+}
+
+export function sessionView(
+  s: Session,
+  parentOf?: (sid: Session['sid']) => Session | undefined,
+): SessionView {
   const last = s.history[s.history.length - 1];
+  const joiners = batchJoiners(s, parentOf);
   return {
     sid: s.sid,
     status: s.status,
     kind: s.kind,
     parent: s.parent,
     members: s.members,
+    ...(joiners ? { joiners } : {}),
     reason: last?.reason ?? '',
     createdSeq: s.createdSeq,
     createdAt: s.createdAt,
@@ -84,10 +112,14 @@ export function roomStateView(runner: RoomViewSource, keys: readonly KnownKeyRec
     }
   }
   const sessions = [...engine.sessions.values()];
+  const parentOf = (sid: Session['sid']) => engine.sessions.get(sid);
+  const admits = (x: Session, nick: Nick) =>
+    x.joiner === nick || (batchJoiners(x, parentOf)?.includes(nick) ?? false);
   for (const nick of pending.joiners) {
-    const s = sessions.find(
-      (x) => x.status === 'in-limbo' && x.joiner === nick && x.parent === current?.sid,
-    );
+    // Its own join session, or the batch admitting it with the others: the furthest along.
+    const s = sessions
+      .filter((x) => x.status === 'in-limbo' && x.parent === current?.sid && admits(x, nick))
+      .sort((a, b) => score(b) - score(a))[0];
     const lt = s?.participants[s.indexByNick.get(nick) ?? -1]?.lt;
     add(nick, 'joining', s ? counts(s) : null, lt);
   }
@@ -118,7 +150,9 @@ export function roomStateView(runner: RoomViewSource, keys: readonly KnownKeyRec
     phaseDetail: runner.connectionDetail,
     current: current ? { sid: current.sid, members: current.members } : null,
     members,
-    sessions: sessions.map(sessionView).sort((a, b) => b.createdSeq - a.createdSeq),
+    sessions: sessions
+      .map((x) => sessionView(x, parentOf))
+      .sort((a, b) => b.createdSeq - a.createdSeq),
     cannotSend,
     failure: runner.failure,
     muted: room.muted,
