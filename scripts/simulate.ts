@@ -56,9 +56,17 @@ interface Failure {
   actions: string;
 }
 
-async function runSlice(from: number, to: number): Promise<Failure[]> {
+interface SliceResult {
+  failures: Failure[];
+  admitted: number;
+  admittedInBatch: number;
+}
+
+async function runSlice(from: number, to: number): Promise<SliceResult> {
   await cryptoReadyWith(cryptoBackendFromEnv());
   const failures: Failure[] = [];
+  let admitted = 0;
+  let admittedInBatch = 0;
   for (let k = from; k < to; k++) {
     const seed = `${values.seed}:${k}`;
     const actions = randomSchedule(xorshift(seed), {
@@ -67,6 +75,8 @@ async function runSlice(from: number, to: number): Promise<Failure[]> {
       ...(adversary ? { adversary: adversary as AdversaryKind | 'mixed' } : {}),
     });
     const result = runSchedule(actions, seed);
+    admitted += result.admitted;
+    admittedInBatch += result.admittedInBatch;
     if (result.violations.length > 0) {
       failures.push({
         index: k,
@@ -76,7 +86,7 @@ async function runSlice(from: number, to: number): Promise<Failure[]> {
       });
     }
   }
-  return failures;
+  return { failures, admitted, admittedInBatch };
 }
 
 if (values.slice) {
@@ -94,7 +104,7 @@ const slices = Array.from(
 const results = await Promise.all(
   slices.map(
     ([from, to]) =>
-      new Promise<Failure[]>((resolve, reject) => {
+      new Promise<SliceResult>((resolve, reject) => {
         const args = [...process.argv.slice(2), '--slice', `${from}:${to}`];
         const child = fork(process.argv[1] as string, args, {
           stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
@@ -104,12 +114,14 @@ const results = await Promise.all(
         child.on('error', reject);
         child.on('exit', (code) => {
           if (code !== 0) reject(new Error(`simulation worker exited with ${code}`));
-          else resolve(JSON.parse(out) as Failure[]);
+          else resolve(JSON.parse(out) as SliceResult);
         });
       }),
   ),
 );
-const failures = results.flat().sort((a, b) => a.index - b.index);
+const failures = results.flatMap((r) => r.failures).sort((a, b) => a.index - b.index);
+const admitted = results.reduce((n, r) => n + r.admitted, 0);
+const inBatch = results.reduce((n, r) => n + r.admittedInBatch, 0);
 for (const f of failures) {
   console.log(`schedule ${f.index} (seed ${f.seed}): ${f.violations.length} violation(s)`);
   for (const v of f.violations.slice(0, 5)) console.log(`  ${v}`);
@@ -119,5 +131,6 @@ const seconds = (performance.now() - started) / 1000;
 console.log(
   `ran ${schedules} schedules of ${clients} clients in ${seconds.toFixed(1)} s on ${jobs} processes`,
 );
+console.log(`admitted ${admitted} joiners, ${inBatch} of them in a batch session`);
 console.log(`schedules=${schedules} violations=${failures.length}`);
 process.exit(failures.length > 0 ? 1 : 0);

@@ -137,20 +137,24 @@ const nickSchema = v.pipe(
   v.check((s) => s.length > 0 && utf8.encode(s).length <= MAX_NICK_BYTES, 'bad nick'),
 );
 const indexSchema = v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(4095));
+const tokenList = v.pipe(v.array(v.union([bytes32, v.null()])), v.maxLength(4096));
 
 export const bodySchemas = {
   JOIN_REQUEST: v.strictObject({ nick: nickSchema, lt: bytes32, eph: bytes32 }),
   PARTICIPANTS_INFO: v.strictObject({
     index: indexSchema,
     parent: bytes32,
-    kc: bytes32,
+    /** Join sessions: the member's token to the joiner. */
+    kc: v.optional(bytes32),
+    /** Batch sessions: the member's token to each joiner, by participant index (null elsewhere). */
+    kcs: v.optional(tokenList),
     z: bytes32,
     /** Public room state for the joiner, sent by the session's sponsor only. */
     state: v.optional(anyBytes),
   }),
   JOINER_AUTH: v.strictObject({
     index: indexSchema,
-    kcs: v.pipe(v.array(v.union([bytes32, v.null()])), v.maxLength(4096)),
+    kcs: tokenList,
     z: bytes32,
   }),
   GROUP_SHARE: v.strictObject({ index: indexSchema, parent: bytes32, z: bytes32 }),
@@ -175,6 +179,11 @@ export const bodySchemas = {
     accused: v.pipe(v.array(nickSchema), v.minLength(1), v.maxLength(4096)),
     /** Set when the accuser rejects a joiner's token: one member's veto drops the joiner. */
     veto: v.optional(v.literal(true)),
+    /**
+     * Set when a batch session stalled on the accused joiners: they leave the batch (and go by
+     * one-joiner sessions) but stay pending; one member's word is enough (docs/PROTOCOL.md).
+     */
+    slow: v.optional(v.literal(true)),
   }),
   /**
    * A participant's ephemeral secret (its 32-byte seed) for a session under a blame round

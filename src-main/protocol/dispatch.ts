@@ -256,8 +256,9 @@ export const DISPATCH: { readonly [T in MessageTypeName]: Row<T> } = {
     checks: sessionChecks(ATTACHED_OR_TRANSFER),
     handle: (e, m) =>
       e.onContribution(m.session, m.index, m.body.z, m.event, {
-        kc: m.body.kc,
         parent: m.body.parent,
+        ...(m.body.kc ? { kc: m.body.kc } : {}),
+        ...(m.body.kcs ? { kcs: m.body.kcs } : {}),
       }),
   },
   JOINER_AUTH: {

@@ -13,6 +13,7 @@ import type { Session } from './session';
 import type { Nick, Participant, Seq, SignKeyPair } from './types';
 import { bytesEqual, toHex } from './types';
 import type { BlameRound, Ordered } from './engine-base';
+import { isRoundJoiner } from './engine-base';
 import { MembershipLayer } from './engine-membership';
 
 type MessageEvent = Extract<Ordered, { kind: 'message' }>;
@@ -33,14 +34,14 @@ export abstract class AccountabilityLayer extends MembershipLayer {
       cause === 'inconsistent-shares' ? [...session.members] : [vetoer as Nick, accused as Nick];
     const round = newRound(session, cause, vetoer, accused, seq, need);
     this.blame = round;
-    for (const n of need) if (c.indexByNick.has(n) && n !== session.joiner) this.burned.add(n);
+    for (const n of need) if (c.indexByNick.has(n) && !session.isJoiner(n)) this.burned.add(n);
     const why = { kind: 'obsolete' as const, detail: `blame round on ${session.sid.slice(0, 12)}` };
     for (const s of this.limboOnCurrent()) this.kill(s, why, seq, at);
-    // The joiner's join key is about to be public: this attempt is over (an honest joiner asks
-    // again at once, with a fresh key).
-    if (session.joiner) {
-      this.pendingJoiners = this.pendingJoiners.filter((j) => j.nick !== session.joiner);
-    }
+    // A revealing joiner's join key is about to be public: this attempt is over (an honest
+    // joiner asks again at once, with a fresh key). A batch's other joiners stay pending.
+    this.pendingJoiners = this.pendingJoiners.filter(
+      (j) => !(session.isJoiner(j.nick) && need.includes(j.nick)),
+    );
     this.clearPairKeyCache();
     const text =
       cause === 'inconsistent-shares'
@@ -58,7 +59,7 @@ export abstract class AccountabilityLayer extends MembershipLayer {
     if (index === undefined) return;
     const eph = (session.participants[index] as Participant).eph;
     const c = this.current;
-    if (session.joiner === this.nick) {
+    if (session.isJoiner(this.nick)) {
       const attempt = this.joinAttempts.get(toHex(eph));
       if (!attempt) return;
       const body: Body<'REVEAL'> = { index, secret: attempt.secretKey.slice(0, 32) };
@@ -96,7 +97,7 @@ export abstract class AccountabilityLayer extends MembershipLayer {
     const sIndex = round.participants.findIndex((p) => p.nick === event.nick);
     if (sIndex < 0 || !round.need.includes(event.nick)) return 'sender-not-participant';
     const cIndex = c.indexByNick.get(event.nick);
-    if (fromJoiner !== (event.nick === round.joiner)) return 'wrong-message-for-session';
+    if (fromJoiner !== isRoundJoiner(round, event.nick)) return 'wrong-message-for-session';
     const signer = fromJoiner
       ? (round.participants[sIndex] as Participant).eph
       : cIndex === undefined
@@ -132,7 +133,7 @@ export abstract class AccountabilityLayer extends MembershipLayer {
   protected override revealerGone(nick: Nick, seq: Seq, at: number): void {
     const round = this.blame;
     if (!round || round.revealed.has(nick)) return;
-    const silentJoiner = nick === round.joiner;
+    const silentJoiner = isRoundJoiner(round, nick);
     round.need = round.need.filter((n) => n !== nick);
     if (silentJoiner) {
       this.conclude(round, [{ nick, cause: 'no-reveal' }], seq, at);
@@ -251,16 +252,24 @@ export abstract class AccountabilityLayer extends MembershipLayer {
    * vetoer and the joiner reveal, and the token decides (rule 3).
    */
   protected override onVeto(stalled: Session, accused: Nick[], event: MessageEvent): string {
-    if (stalled.kind !== 'join' || accused.length !== 1 || accused[0] !== stalled.joiner) {
+    const joiner = accused[0];
+    if (
+      (stalled.kind !== 'join' && stalled.kind !== 'batch') ||
+      accused.length !== 1 ||
+      !joiner ||
+      !stalled.isJoiner(joiner)
+    ) {
       return 'ignored: a veto names the joiner of a join session';
     }
     if (!stalled.indexByNick.has(event.nick)) return 'sender-not-participant';
-    if (!stalled.joinerKcs) {
-      const round = newRound(stalled, 'veto', event.nick, stalled.joiner, event.seq, []);
+    const ji = stalled.indexByNick.get(joiner) as number;
+    const tokens = stalled.kind === 'batch' ? stalled.batchKcs.get(ji) : stalled.joinerKcs;
+    if (!tokens) {
+      const round = newRound(stalled, 'veto', event.nick, joiner, event.seq, []);
       this.blameParticipant(round, event.nick, 'false-veto', event.seq, event.at);
       return 'accepted';
     }
-    this.openBlame(stalled, 'veto', event.nick, event.seq, event.at);
+    this.openBlame(stalled, 'veto', event.nick, event.seq, event.at, joiner);
     return 'accepted';
   }
 
@@ -270,7 +279,7 @@ export abstract class AccountabilityLayer extends MembershipLayer {
    */
   protected override onComplaint(session: Session, accused: Nick[], event: MessageEvent): string {
     const member = accused[0];
-    if (accused.length !== 1 || !member || member === session.joiner) {
+    if (accused.length !== 1 || !member || session.isJoiner(member)) {
       return 'ignored: a complaint names one member';
     }
     if (!session.indexByNick.has(member)) return 'ignored: not a participant';
@@ -278,7 +287,10 @@ export abstract class AccountabilityLayer extends MembershipLayer {
       return 'ignored: stale timeout';
     }
     if (this.blame) return 'ignored: a blame round is open';
-    if (!session.memberKcs[session.indexByNick.get(member) as number]) {
+    const mi = session.indexByNick.get(member) as number;
+    const ordered =
+      session.kind === 'batch' ? session.batchMkcs.has(mi) : session.memberKcs[mi] !== null;
+    if (!ordered) {
       // No token from that member was ordered: nothing it could be about.
       const round = newRound(session, 'complaint', event.nick, member, event.seq, []);
       this.blameParticipant(round, event.nick, 'false-complaint', event.seq, event.at);
@@ -307,15 +319,35 @@ function newRound(
   seq: Seq,
   need: Nick[],
 ): BlameRound {
+  // The joiner whose tokens the round judges: a batch's accused (veto) or complainant.
+  const batch = session.kind === 'batch';
+  const judged = batch
+    ? cause === 'veto'
+      ? accused
+      : cause === 'complaint'
+        ? vetoer
+        : null
+    : session.joiner;
+  const ji = judged === null ? -1 : (session.indexByNick.get(judged) ?? -1);
+  const batchKcs = ji >= 0 ? session.batchKcs.get(ji) : undefined;
   return {
     sid: session.sid,
     sidBytes: session.sidBytes,
     cause,
     participants: session.participants.map((p) => ({ ...p })),
-    joiner: session.joiner,
+    joiner: judged,
+    joiners: [...session.joiners],
     shares: session.shares.map((z) => z ?? new Uint8Array(0)),
-    joinerKcs: session.joinerKcs ? [...session.joinerKcs] : null,
-    memberKcs: [...session.memberKcs],
+    joinerKcs: batch
+      ? batchKcs
+        ? [...batchKcs]
+        : null
+      : session.joinerKcs
+        ? [...session.joinerKcs]
+        : null,
+    memberKcs: batch
+      ? session.participants.map((_, i) => (ji >= 0 ? session.memberTokenTo(i, ji) : null))
+      : [...session.memberKcs],
     vetoer,
     accused,
     need,

@@ -53,6 +53,8 @@ export interface BlameRound {
   cause: BlameRoundCause;
   participants: Participant[];
   joiner: Nick | null;
+  /** Every joiner of the failed session (a batch has several); absent in older snapshots. */
+  joiners?: Nick[];
   /** Every participant's public share z, as ordered. */
   shares: Uint8Array[];
   /** The joiner's tokens (JOINER_AUTH), for a veto. */
@@ -68,12 +70,19 @@ export interface BlameRound {
   openedSeq: number;
 }
 
+/** Whether `nick` is a joiner of the round's failed session (one, or a batch's several). */
+export function isRoundJoiner(round: BlameRound, nick: Nick): boolean {
+  return round.joiners ? round.joiners.includes(nick) : round.joiner === nick;
+}
+
 export type Ordered = Extract<EngineInput, { seq: Seq }>;
 export type DropReason = string;
 
 export const EMPTY = new Uint8Array(0);
 export const MAX_BUFFER = 5_000;
 export const MAX_DEAD_SESSIONS = 64;
+/** Most joiners one batch session admits; later ones wait for the next batch. */
+export const MAX_BATCH = 64;
 
 export abstract class EngineBase {
   readonly nick: Nick;
@@ -106,6 +115,15 @@ export abstract class EngineBase {
   protected pendingJoiners: PendingJoiner[] = [];
 
   protected pendingLeavers = new Set<Nick>();
+
+  /**
+   * The joiners of the batch session on the current session, fixed when it formed; null when
+   * there is none (docs/PROTOCOL.md "Batch admission"). Ordered state, like the pending lists.
+   */
+  protected batchJoiners: Nick[] | null = null;
+
+  /** Pending joiners a member reported silent in a batch: they go by one-joiner sessions. */
+  protected unbatchable = new Set<Nick>();
 
   protected accusations = new Map<Nick, Set<Nick>>();
 
@@ -182,6 +200,14 @@ export abstract class EngineBase {
     const c = this.current;
     if (!c) return [];
     return [...this.sessions.values()].filter((s) => s.status === 'in-limbo' && s.parent === c.sid);
+  }
+
+  /** The live batch on the current session that covers `nick`, unless it stalled for us. */
+  protected coveringBatch(nick: Nick): Session | null {
+    for (const s of this.limboOnCurrent()) {
+      if (s.kind === 'batch' && !s.stalled && s.isJoiner(nick)) return s;
+    }
+    return null;
   }
 
   protected kill(session: Session, reason: TransitionReason, seq: Seq, at: number): void {
@@ -265,6 +291,7 @@ export abstract class EngineBase {
       seq,
       parent: session.parent,
       kind: session.kind,
+      ...(session.kind === 'batch' ? { joiners: [...session.joiners] } : {}),
       ...(restored ? { restored: true } : {}),
     });
   }
@@ -297,6 +324,7 @@ export abstract class EngineBase {
     stalled: { sidBytes: Uint8Array },
     accused: Nick[],
     veto: boolean,
+    slow?: boolean,
   ): void;
   protected abstract makeCurrent(winner: Session, seq: Seq, at: number): void;
   protected abstract exportState(seq: Seq): PublicState;

@@ -67,7 +67,7 @@ export abstract class JoiningLayer extends AccountabilityLayer {
     const sid = asSid(toHex(frame.sid!));
     const session = this.sessions.get(sid);
     const sender = session?.indexByNick.get(event.nick);
-    if (!session || sender === undefined || session.joiner !== this.nick) {
+    if (!session || sender === undefined || !session.isJoiner(this.nick)) {
       this.restoreRollback(snapshot);
       return 'state-transfer-mismatch';
     }
@@ -98,6 +98,8 @@ export abstract class JoiningLayer extends AccountabilityLayer {
     this.accusations.clear();
     this.rekeyRequested = false;
     this.banned = [];
+    this.batchJoiners = null;
+    this.unbatchable.clear();
   }
 
   protected importState(state: PublicState): string {
@@ -128,6 +130,8 @@ export abstract class JoiningLayer extends AccountabilityLayer {
     );
     this.rekeyRequested = state.rekey;
     this.banned = (state.banned ?? []).map(([nick, lt]) => ({ nick: nick as Nick, lt }));
+    this.batchJoiners = state.batch ? (state.batch as Nick[]) : null;
+    this.unbatchable = new Set((state.unbatchable ?? []) as Nick[]);
     if (state.previous) {
       // Kept only to verify a LEAVE still in flight under it; we never held its keys.
       const p = state.previous;
@@ -158,6 +162,8 @@ export abstract class JoiningLayer extends AccountabilityLayer {
       for (const [i, next] of l.confirmed) if (i < s.confirmed.length) s.confirmed[i] = next;
       for (const [i, z] of l.shares) if (i < s.shares.length && !s.own) s.shares[i] = z;
       if (l.kcs && !s.own) s.joinerKcs = l.kcs;
+      for (const [i, kcs] of l.bkcs ?? []) if (!s.own) s.batchKcs.set(i, kcs);
+      for (const [i, kcs] of l.bmkcs ?? []) s.batchMkcs.set(i, kcs);
       for (const [i, k] of l.mkcs ?? []) if (i < s.memberKcs.length) s.memberKcs[i] = k;
     }
     this.setPhase('waiting-for-members', 'following the room');
@@ -193,11 +199,21 @@ export abstract class JoiningLayer extends AccountabilityLayer {
       ...(this.banned.length
         ? { banned: this.banned.map((b) => [b.nick, b.lt] as [string, Uint8Array]) }
         : {}),
+      ...(this.batchJoiners ? { batch: [...this.batchJoiners] } : {}),
+      ...(this.unbatchable.size ? { unbatchable: [...this.unbatchable] } : {}),
       limbo: this.limboOnCurrent().map((s) => ({
         sid: s.sidBytes,
         confirmed: s.confirmed.flatMap((n, i) => (n ? [[i, n] as [number, Uint8Array]] : [])),
         shares: s.shares.flatMap((z, i) => (z ? [[i, z] as [number, Uint8Array]] : [])),
         ...(s.joinerKcs ? { kcs: [...s.joinerKcs] } : {}),
+        ...(s.kind === 'batch'
+          ? {
+              bkcs: [...s.batchKcs].map(([i, k]) => [i, [...k]] as [number, (Uint8Array | null)[]]),
+              bmkcs: [...s.batchMkcs].map(
+                ([i, k]) => [i, [...k]] as [number, (Uint8Array | null)[]],
+              ),
+            }
+          : {}),
         mkcs: s.memberKcs.flatMap((k, i) => (k ? [[i, k] as [number, Uint8Array]] : [])),
         createdSeq: s.createdSeq,
       })),

@@ -22,7 +22,7 @@ export abstract class KeyingLayer extends EngineBase {
   protected startParticipating(session: Session, seq: Seq): void {
     if (!session.indexByNick.has(this.nick)) return;
     const c = this.current as Session;
-    const isJoiner = session.joiner === this.nick;
+    const isJoiner = session.isJoiner(this.nick);
     session.parentTranscript = isJoiner ? EMPTY : this.parentBinding(c);
     if (session.kind === 'join' && this.frontJoinSession() !== session) {
       session.deferred = true;
@@ -42,6 +42,9 @@ export abstract class KeyingLayer extends EngineBase {
 
   /** The join session of the earliest pending joiner that has one on the current session. */
   protected frontJoinSession(): Session | null {
+    // While a batch is live (and has not stalled for us), every joiner waits for a batch: the
+    // ones it covers for it, later arrivals for the next one (docs/PROTOCOL.md rule B3).
+    if (this.limboOnCurrent().some((s) => s.kind === 'batch' && !s.stalled)) return null;
     const live = this.limboOnCurrent().filter((s) => s.kind === 'join');
     for (const j of this.pendingJoiners) {
       if (this.slowJoiners.has(j.nick)) continue;
@@ -65,7 +68,7 @@ export abstract class KeyingLayer extends EngineBase {
     session.deferred = false;
     this.cancel(`stall:${session.sid}`);
     const c = this.current as Session;
-    const isJoiner = session.joiner === this.nick;
+    const isJoiner = session.isJoiner(this.nick);
     let eph: SignKeyPair | undefined;
     if (isJoiner) {
       eph = this.joinAttempts.get(toHex((session.participants[index] as Participant).eph));
@@ -87,7 +90,9 @@ export abstract class KeyingLayer extends EngineBase {
       const sLeft = ringSecret(this.crypto, left, session.sidBytes);
       own.ringSecret = sRight;
       const z = xor(sRight, sLeft);
-      if (session.kind === 'join' && !isJoiner) {
+      if (session.kind === 'batch') {
+        this.sendBatchContribution(session, index, eph, z, seq);
+      } else if (session.kind === 'join' && !isJoiner) {
         const j = session.joinerIndex;
         const kc = authToken(
           this.crypto,
@@ -124,10 +129,15 @@ export abstract class KeyingLayer extends EngineBase {
       if (c.indexByNick.has(this.nick) && !isJoiner) {
         this.arm(`limbo:${session.sid}`, this.limboTimeoutMs);
       }
-      // The joiner's tokens may have arrived while our contribution waited.
+      if (session.kind === 'batch') this.arm(`batch-stall:${session.sid}`, this.stallMs);
+      // The joiners' tokens may have arrived while our contribution waited.
       const joinerIndex = session.joinerIndex;
       if (!isJoiner && session.joinerKcs && joinerIndex >= 0) {
-        this.checkJoinerToken(session, session.joinerKcs, seq);
+        this.checkJoinerToken(session, joinerIndex, session.joinerKcs, seq);
+        this.afterProgress(session, seq);
+      }
+      if (!isJoiner && session.batchKcs.size > 0) {
+        for (const [j, kcs] of session.batchKcs) this.checkJoinerToken(session, j, kcs, seq);
         this.afterProgress(session, seq);
       }
     } catch (error) {
@@ -140,26 +150,74 @@ export abstract class KeyingLayer extends EngineBase {
     }
   }
 
+  /**
+   * Our contribution to a batch session: a member's PARTICIPANTS_INFO carries a token to every
+   * joiner (the sponsor's also the room state, for all of them); a joiner's JOINER_AUTH carries
+   * a token to every member. Joiners send none to each other: the members vouch for each joiner
+   * by confirming only once its token verified (docs/PROTOCOL.md "Batch admission").
+   */
+  protected sendBatchContribution(
+    session: Session,
+    index: number,
+    eph: SignKeyPair,
+    z: Uint8Array,
+    seq: Seq,
+  ): void {
+    const c = this.current as Session;
+    const token = (i: number) =>
+      authToken(
+        this.crypto,
+        this.pairKey(session, i),
+        session.sidBytes,
+        session.participants[i] as Participant,
+      );
+    if (session.isJoinerIndex(index)) {
+      const kcs = session.participants.map((_, i) =>
+        i === index || session.isJoinerIndex(i) ? null : token(i),
+      );
+      const body: Body<'JOINER_AUTH'> = { index, kcs, z };
+      this.send(encodeFrame(this.crypto, 'JOINER_AUTH', session.sidBytes, body, eph.secretKey));
+      this.setPhase('authenticating', `candidate session ${session.sid.slice(0, 12)}`);
+      return;
+    }
+    const kcs = session.participants.map((_, i) => (session.isJoinerIndex(i) ? token(i) : null));
+    const body: Body<'PARTICIPANTS_INFO'> = { index, parent: c.sidBytes, kcs, z };
+    const sponsor = session.participants.findIndex((_, i) => !session.isJoinerIndex(i));
+    if (sponsor === index) body.state = encodePublicState(this.exportState(seq));
+    this.send(encodeFrame(this.crypto, 'PARTICIPANTS_INFO', session.sidBytes, body, eph.secretKey));
+  }
+
   protected onContribution(
     session: Session,
     index: number,
     z: Uint8Array,
     event: { seq: Seq; at: number },
-    extra: { kc?: Uint8Array; parent: Uint8Array },
+    extra: { kc?: Uint8Array; kcs?: readonly (Uint8Array | null)[]; parent: Uint8Array },
   ): string {
     if (session.status !== 'in-limbo' || session.kind === 'genesis') return 'ignored: not in limbo';
     if (!session.parent || !bytesEqual(extra.parent, fromHex(session.parent)))
       return 'wrong-parent';
     if ((extra.kc !== undefined) !== (session.kind === 'join')) return 'wrong-message-for-session';
-    if (index === session.joinerIndex) return 'wrong-message-for-session';
+    if ((extra.kcs !== undefined) !== (session.kind === 'batch'))
+      return 'wrong-message-for-session';
+    if (session.isJoinerIndex(index)) return 'wrong-message-for-session';
+    // A batch's PARTICIPANTS_INFO holds a token for every joiner and for no member.
+    if (
+      extra.kcs &&
+      (extra.kcs.length !== session.participants.length ||
+        extra.kcs.some((k, i) => (k !== null) !== session.isJoinerIndex(i)))
+    )
+      return 'body-schema';
     if (session.shares[index]) return 'duplicate-contribution';
     session.shares[index] = z;
     if (extra.kc) session.memberKcs[index] = extra.kc;
+    if (extra.kcs) session.batchMkcs.set(index, extra.kcs);
     if (this.sharesFailed(session, event)) return 'accepted';
     // Members are working on this session: if we are waiting to contribute, wait no longer.
     if (session.deferred) this.contribute(session, event.seq);
     const own = session.own;
-    if (own && extra.kc && own.index === session.joinerIndex) {
+    const kcToUs = own ? (extra.kc ?? extra.kcs?.[own.index] ?? null) : null;
+    if (own && session.isJoinerIndex(own.index) && (extra.kc || extra.kcs)) {
       try {
         const expected = authToken(
           this.crypto,
@@ -167,7 +225,7 @@ export abstract class KeyingLayer extends EngineBase {
           session.sidBytes,
           session.participants[own.index] as Participant,
         );
-        if (this.crypto.constantTimeEqual(expected, extra.kc)) own.tokensOk.add(index);
+        if (kcToUs && this.crypto.constantTimeEqual(expected, kcToUs)) own.tokensOk.add(index);
         else {
           const who = (session.participants[index] as Participant).nick;
           this.warn('bad-member-token', `token from ${who} does not verify`, event.seq);
@@ -187,15 +245,17 @@ export abstract class KeyingLayer extends EngineBase {
     body: Body<'JOINER_AUTH'>,
     event: { seq: Seq; at: number },
   ): string {
-    if (session.status !== 'in-limbo' || session.kind !== 'join') return 'ignored: not in limbo';
-    if (index !== session.joinerIndex) return 'wrong-message-for-session';
+    if (session.status !== 'in-limbo' || (session.kind !== 'join' && session.kind !== 'batch'))
+      return 'ignored: not in limbo';
+    if (!session.isJoinerIndex(index)) return 'wrong-message-for-session';
     if (body.kcs.length !== session.participants.length) return 'body-schema';
     if (session.shares[index]) return 'duplicate-contribution';
     session.shares[index] = body.z;
-    session.joinerKcs = body.kcs;
+    if (session.kind === 'batch') session.batchKcs.set(index, body.kcs);
+    else session.joinerKcs = body.kcs;
     if (this.sharesFailed(session, event)) return 'accepted';
-    if (session.own && session.own.index !== index)
-      this.checkJoinerToken(session, body.kcs, event.seq);
+    if (session.own && !session.isJoinerIndex(session.own.index))
+      this.checkJoinerToken(session, index, body.kcs, event.seq);
     this.afterProgress(session, event.seq);
     return 'accepted';
   }
@@ -203,12 +263,13 @@ export abstract class KeyingLayer extends EngineBase {
   /** Check the joiner's token addressed to us; a bad one is vetoed (docs/PROTOCOL.md). */
   protected checkJoinerToken(
     session: Session,
+    joinerIndex: number,
     kcs: readonly (Uint8Array | null)[],
     seq: Seq,
   ): void {
     const own = session.own;
-    const joinerIndex = session.joinerIndex;
     if (!own || joinerIndex < 0 || own.tokensOk.has(joinerIndex)) return;
+    const joiner = (session.participants[joinerIndex] as Participant).nick;
     const kc = kcs[own.index];
     let ok = false;
     if (kc) {
@@ -222,12 +283,8 @@ export abstract class KeyingLayer extends EngineBase {
     }
     if (ok) own.tokensOk.add(joinerIndex);
     else {
-      this.warn(
-        'bad-joiner-token',
-        `joiner ${session.joiner} sent us a token that does not verify`,
-        seq,
-      );
-      this.sendTimeout(session, [session.joiner as Nick], true);
+      this.warn('bad-joiner-token', `joiner ${joiner} sent us a token that does not verify`, seq);
+      this.sendTimeout(session, [joiner], true);
     }
   }
 
@@ -255,7 +312,7 @@ export abstract class KeyingLayer extends EngineBase {
   /** The joiner's veto of a member whose token to it does not verify (signed in the session). */
   protected sendComplaint(session: Session, member: Nick): void {
     const own = session.own;
-    if (!own || own.index !== session.joinerIndex) return;
+    if (!own || !session.isJoinerIndex(own.index)) return;
     const body: Body<'TIMEOUT'> = {
       index: own.index,
       stalled: session.sidBytes,
@@ -275,11 +332,21 @@ export abstract class KeyingLayer extends EngineBase {
 
   protected afterProgress(session: Session, seq: Seq): void {
     this.emit({ type: 'progress', progress: session.progress(), seq });
+    this.maybeConfirm(session, seq);
+  }
+
+  /**
+   * Confirm once every share is in and every token to us verified. A one-joiner session whose
+   * joiner a live batch covers waits (a local choice of when to send, like the stall timer):
+   * the batch goes first, and this session is the fallback if the batch stalls or dies.
+   */
+  protected maybeConfirm(session: Session, seq: Seq): void {
     const own = session.own;
     if (!own || own.sk || session.status !== 'in-limbo' || !session.allShares()) return;
-    if (session.kind === 'join') {
-      const need = own.index === session.joinerIndex ? session.participants.length - 1 : 1;
-      if (own.tokensOk.size < need) return;
+    if (own.tokensOk.size < session.tokensNeeded(own.index)) return;
+    if (session.kind === 'join' && session.joiner && this.coveringBatch(session.joiner)) {
+      session.heldForBatch = true;
+      return;
     }
     // The shares telescope around the ring: their XOR is zero unless someone lied about z.
     // Confirming would agree on nothing, so we refuse and say so (docs/PROTOCOL.md, blame).
@@ -332,10 +399,9 @@ export abstract class KeyingLayer extends EngineBase {
     const own = session.own;
     if (own?.sk && index !== own.index) {
       const who = session.participants[index] as Participant;
+      const senderJoiner = session.isJoinerIndex(index);
       const transcript =
-        index === session.joinerIndex || own.index === session.joinerIndex
-          ? null
-          : own.parentTranscript;
+        senderJoiner || session.isJoinerIndex(own.index) ? null : own.parentTranscript;
       if (transcript !== null) {
         const expected = confirmation(this.crypto, own.sk, session.sidBytes, who, transcript);
         if (!this.crypto.constantTimeEqual(expected, body.conf)) {
@@ -347,7 +413,7 @@ export abstract class KeyingLayer extends EngineBase {
           own.mismatched.add(who.nick);
           this.sendTimeout(session, [who.nick], false);
         }
-      } else if (index === session.joinerIndex) {
+      } else if (senderJoiner) {
         const expected = confirmation(this.crypto, own.sk, session.sidBytes, who, EMPTY);
         if (!this.crypto.constantTimeEqual(expected, body.conf)) {
           this.warn('key-mismatch', `joiner ${who.nick} confirmed a different key`, event.seq);

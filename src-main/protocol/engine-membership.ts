@@ -9,6 +9,7 @@ import type { TransitionReason } from './transitions';
 import type { Nick, Participant, Seq } from './types';
 import { asSid, bytesEqual, toHex } from './types';
 import type { PendingJoiner, Ordered } from './engine-base';
+import { isRoundJoiner, MAX_BATCH } from './engine-base';
 import { KeyingLayer } from './engine-keying';
 import { blameSentence } from './blame-text';
 
@@ -18,6 +19,7 @@ export abstract class MembershipLayer extends KeyingLayer {
     kind: SessionKind;
     joiner: PendingJoiner | null;
     list: Participant[];
+    joiners?: Nick[];
   }[] {
     const c = this.current;
     if (!c || this.blame) return []; // nothing is built while a blame round is open
@@ -30,7 +32,24 @@ export abstract class MembershipLayer extends KeyingLayer {
     if (base.length === 0) return [];
     // A member whose next key was revealed builds nothing until its replacement is ordered.
     if (base.some((p) => this.burned.has(p.nick))) return [];
-    const out: { kind: SessionKind; joiner: PendingJoiner | null; list: Participant[] }[] = [];
+    const out: {
+      kind: SessionKind;
+      joiner: PendingJoiner | null;
+      list: Participant[];
+      joiners?: Nick[];
+    }[] = [];
+    // The batch first: the one-joiner sessions created with it see that it covers them.
+    const inBatch = this.pendingJoiners.filter(
+      (j) => this.batchJoiners?.includes(j.nick) && !base.some((p) => p.nick === j.nick),
+    );
+    if (inBatch.length >= 2) {
+      const list = sortParticipants([
+        ...base,
+        ...inBatch.map((j) => ({ nick: j.nick, lt: j.lt, eph: j.eph })),
+      ]);
+      const joiners = list.filter((p) => inBatch.some((j) => j.nick === p.nick)).map((p) => p.nick);
+      out.push({ kind: 'batch', joiner: null, list, joiners });
+    }
     for (const j of this.pendingJoiners) {
       const list = sortParticipants([...base, { nick: j.nick, lt: j.lt, eph: j.eph }]);
       if (new Set(list.map((p) => p.nick)).size !== list.length) continue;
@@ -48,6 +67,7 @@ export abstract class MembershipLayer extends KeyingLayer {
   protected reconcile(seq: Seq, at: number, why: TransitionReason): void {
     const c = this.current;
     if (!c) return;
+    this.normalizeBatch();
     const desired = this.desiredSessions().map((d) => ({
       ...d,
       sidBytes: deriveSid(this.crypto, c.sidBytes, d.list),
@@ -72,9 +92,11 @@ export abstract class MembershipLayer extends KeyingLayer {
       const detail =
         d.kind === 'join'
           ? `join of ${d.joiner?.nick}`
-          : d.kind === 'leave'
-            ? `leave of ${[...this.pendingLeavers].join(', ')}`
-            : 'rekey';
+          : d.kind === 'batch'
+            ? `batch join of ${(d.joiners ?? []).join(', ')}`
+            : d.kind === 'leave'
+              ? `leave of ${[...this.pendingLeavers].join(', ')}`
+              : 'rekey';
       const session = new Session(
         sid,
         d.sidBytes,
@@ -84,6 +106,7 @@ export abstract class MembershipLayer extends KeyingLayer {
         d.joiner?.nick ?? null,
         seq,
         at,
+        d.joiners,
       );
       session.record('in-limbo', { kind: 'created', detail }, seq, at);
       this.sessions.set(sid, session);
@@ -94,7 +117,59 @@ export abstract class MembershipLayer extends KeyingLayer {
     // A change may have moved another join session to the front: contribute to it now.
     const front = this.frontJoinSession();
     if (front?.deferred) this.contribute(front, seq);
+    this.releaseBatchHolds(seq);
     this.pruneDead();
+  }
+
+  /**
+   * The batch keeps the joiners it formed with while they are still pending and not reported
+   * silent; with fewer than two left there is no batch (the one-joiner sessions carry on).
+   */
+  protected normalizeBatch(): void {
+    const pending = new Set(this.pendingJoiners.map((j) => j.nick));
+    for (const n of [...this.unbatchable]) if (!pending.has(n)) this.unbatchable.delete(n);
+    if (!this.batchJoiners) return;
+    const left = this.batchJoiners.filter((n) => pending.has(n) && !this.unbatchable.has(n));
+    this.batchJoiners = left.length >= 2 ? left : null;
+  }
+
+  /**
+   * Who a batch forming at this event would admit: the pending joiners not reported silent
+   * whose one-joiner session on C has no member's contribution ordered yet (a joiner whose own
+   * session is under way keeps it). Null when a batch is already formed or none can form.
+   */
+  protected batchCandidates(): Nick[] | null {
+    const c = this.current;
+    if (!c || this.batchJoiners || this.blame) return null;
+    const live = this.limboOnCurrent().filter((s) => s.kind === 'join');
+    const fresh = this.pendingJoiners
+      .filter((j) => !this.unbatchable.has(j.nick) && !c.indexByNick.has(j.nick))
+      .filter((j) => {
+        const s = live.find((x) => x.joiner === j.nick);
+        return !s || s.shares.every((z, i) => z === null || i === s.joinerIndex);
+      })
+      .map((j) => j.nick);
+    return fresh.length >= 2 ? fresh.slice(0, MAX_BATCH) : null;
+  }
+
+  /** Form the batch of `candidates` still pending (docs/PROTOCOL.md "Batch admission", rule B1). */
+  protected formBatch(candidates: Nick[], seq: Seq, at: number): void {
+    if (this.batchJoiners || !this.current || this.blame) return;
+    const pending = new Set(this.pendingJoiners.map((j) => j.nick));
+    const still = candidates.filter((n) => pending.has(n) && !this.unbatchable.has(n));
+    if (still.length < 2) return;
+    this.batchJoiners = still;
+    this.reconcile(seq, at, { kind: 'created', detail: `batch join of ${still.join(', ')}` });
+  }
+
+  /** Confirm the one-joiner sessions whose confirmation waited on a batch no longer covering them. */
+  protected releaseBatchHolds(seq: Seq): void {
+    for (const s of this.limboOnCurrent()) {
+      if (s.kind === 'join' && s.heldForBatch && s.joiner && !this.coveringBatch(s.joiner)) {
+        s.heldForBatch = false;
+        this.maybeConfirm(s, seq);
+      }
+    }
   }
 
   /** PROTOCOL.md rule 3: the first in-limbo session confirmed by all participants wins. */
@@ -152,6 +227,9 @@ export abstract class MembershipLayer extends KeyingLayer {
     );
     this.accusations.clear();
     this.rekeyRequested = false;
+    // Every session is built anew on the winner: the joiners pending now form the next batch.
+    this.batchJoiners = null;
+    this.batchJoiners = this.batchCandidates();
     if (winner.indexByNick.has(this.nick)) {
       if (winner.own) {
         this.setPhase('member', `member of ${winner.sid.slice(0, 12)}`);
@@ -269,7 +347,7 @@ export abstract class MembershipLayer extends KeyingLayer {
     event: Extract<Ordered, { kind: 'message' }>,
   ): string {
     const c = this.current;
-    if (session !== c && body.veto === true && session.joiner === event.nick) {
+    if (session !== c && body.veto === true && session.isJoiner(event.nick)) {
       return this.onComplaint(session, body.accused as Nick[], event);
     }
     if (session !== c) return 'not-current-session';
@@ -286,6 +364,20 @@ export abstract class MembershipLayer extends KeyingLayer {
       (!stalled || stalled.parent !== c.sid || stalled.status !== 'in-limbo')
     )
       return 'ignored: stale timeout';
+    if (body.slow === true) {
+      if (body.veto === true || !stalled || stalled.kind !== 'batch' || stalled === c)
+        return 'ignored: a stall report names a batch session';
+      const silent = (body.accused as Nick[]).filter(
+        (n) => stalled.isJoiner(n) && this.pendingJoiners.some((j) => j.nick === n),
+      );
+      if (silent.length === 0) return 'ignored: names no joiner of the batch';
+      for (const n of silent) this.unbatchable.add(n);
+      this.reconcile(event.seq, event.at, {
+        kind: 'obsolete',
+        detail: `batch stalled on ${silent.join(', ')}`,
+      });
+      return 'accepted';
+    }
     if (body.veto === true) {
       if (forRound || !stalled) return 'ignored: a blame round is open';
       return this.onVeto(stalled, body.accused as Nick[], event);
@@ -319,7 +411,7 @@ export abstract class MembershipLayer extends KeyingLayer {
           });
           this.departure(accused, 'evicted', event.seq, event.at);
         }
-      } else if (forRound && round.joiner === accused && !round.revealed.has(accused)) {
+      } else if (forRound && isRoundJoiner(round, accused) && !round.revealed.has(accused)) {
         // The joiner of a failed session never revealed: it is the one that stalls the round.
         if (set.size * 2 > members) this.revealerGone(accused, event.seq, event.at);
       } else if (this.pendingJoiners.some((j) => j.nick === accused)) {
@@ -363,12 +455,14 @@ export abstract class MembershipLayer extends KeyingLayer {
     stalled: { sidBytes: Uint8Array },
     accused: Nick[],
     veto: boolean,
+    slow = false,
   ): void {
     const c = this.current;
     const own = c?.own;
     if (!c || !own || !c.indexByNick.has(this.nick) || accused.length === 0) return;
     const body: Body<'TIMEOUT'> = { index: own.index, stalled: stalled.sidBytes, accused };
     if (veto) body.veto = true;
+    if (slow) body.slow = true;
     this.send(encodeFrame(this.crypto, 'TIMEOUT', c.sidBytes, body, own.eph.secretKey));
   }
 }

@@ -125,6 +125,8 @@ export class RoomEngine extends ChatLayer {
       held: this.held.map((h) => ({ ...h })),
       burned: [...this.burned],
       banned: this.banned.map((b) => ({ nick: b.nick, lt: b.lt })),
+      ...(this.batchJoiners ? { batchJoiners: [...this.batchJoiners] } : {}),
+      ...(this.unbatchable.size ? { unbatchable: [...this.unbatchable] } : {}),
       ...(this.blame
         ? {
             blame: {
@@ -170,6 +172,8 @@ export class RoomEngine extends ChatLayer {
     engine.held = (x.held ?? []).map((h) => (h.id === undefined ? { text: h.text } : { ...h }));
     engine.burned = new Set((x.burned ?? []) as Nick[]);
     engine.banned = (x.banned ?? []).map((b) => ({ nick: b.nick as Nick, lt: b.lt }));
+    engine.batchJoiners = x.batchJoiners ? (x.batchJoiners as Nick[]) : null;
+    engine.unbatchable = new Set((x.unbatchable ?? []) as Nick[]);
     if (x.blame) {
       const b = x.blame;
       engine.blame = {
@@ -177,6 +181,7 @@ export class RoomEngine extends ChatLayer {
         sid: asSid(b.sid),
         participants: b.participants.map((p) => ({ ...p, nick: p.nick as Nick })),
         joiner: b.joiner as Nick | null,
+        joiners: b.joiners as Nick[] | undefined,
         vetoer: b.vetoer as Nick | null,
         accused: (b.accused ?? b.joiner) as Nick | null,
         memberKcs: b.memberKcs ?? [],
@@ -203,6 +208,7 @@ export class RoomEngine extends ChatLayer {
     }
     for (const s of this.limboOnCurrent()) {
       if (s.deferred) this.arm(`stall:${s.sid}`, this.stallMs);
+      if (s.kind === 'batch' && s.own && !s.stalled) this.arm(`batch-stall:${s.sid}`, this.stallMs);
       if (s.own && this.current?.indexByNick.has(this.nick))
         this.arm(`limbo:${s.sid}`, this.limboTimeoutMs);
     }
@@ -236,7 +242,11 @@ export class RoomEngine extends ChatLayer {
     if (this.mode === 'detached' || this.mode === 'idle') {
       if (event.kind !== 'joined' || event.nick !== this.nick) this.pushBuffer(event);
     }
+    // A member's frame closes the batch window (docs/PROTOCOL.md "Batch admission", rule B1):
+    // who may join the batch is read before the frame applies, the batch forms after it.
+    const candidates = this.batchTrigger(event) ? this.batchCandidates() : null;
     const outcome = this.applyOrdered(event);
+    if (candidates) this.formBatch(candidates, event.seq, event.at);
     this.emit({
       type: 'log',
       seq: event.seq,
@@ -254,6 +264,14 @@ export class RoomEngine extends ChatLayer {
       }
     }
     this.effects.push({ type: 'persist', seq: event.seq });
+  }
+
+  /** Any ordered frame but a JOIN_REQUEST from a member of the current session (not leaving). */
+  protected batchTrigger(event: Ordered): boolean {
+    if (this.mode !== 'attached' || event.kind !== 'message') return false;
+    const c = this.current;
+    if (!c?.indexByNick.has(event.nick) || this.pendingLeavers.has(event.nick)) return false;
+    return event.data[1] !== MessageType.JOIN_REQUEST;
   }
 
   protected typeName(data: Uint8Array): string {
@@ -416,6 +434,10 @@ export class RoomEngine extends ChatLayer {
       }
       return;
     }
+    if (key.startsWith('batch-stall:')) {
+      this.onBatchStall(key.slice('batch-stall:'.length));
+      return;
+    }
     if (key.startsWith('drain:')) {
       // The one local exception: ending the drain only limits what this client can decrypt.
       const session = this.sessions.get(asSid(key.slice(6)));
@@ -429,6 +451,29 @@ export class RoomEngine extends ChatLayer {
       if (this.isMember && this.limboOnCurrent().length === 0) this.sendRekey();
       if (this.rekeyIntervalMs > 0) this.arm('rekey', this.rekeyIntervalMs);
     }
+  }
+
+  /**
+   * Our batch timer fired before the batch was confirmed: report its silent joiners (members
+   * only), so that the batch forms again without them at that ordered event, and let the
+   * one-joiner sessions go ahead meanwhile (rule B4). A local decision, like the stall timer.
+   */
+  protected onBatchStall(sid: string): void {
+    const batch = this.sessions.get(asSid(sid));
+    if (!batch || batch.kind !== 'batch' || batch.status !== 'in-limbo') return;
+    if (batch.parent !== this.current?.sid || batch.stalled) return;
+    batch.stalled = true;
+    const sharesIn = batch.allShares();
+    const silent = batch.joiners.filter((n) => {
+      const i = batch.indexByNick.get(n) as number;
+      return !batch.shares[i] || (sharesIn && !batch.confirmed[i]);
+    });
+    for (const n of silent) this.slowJoiners.add(n);
+    this.sendTimeout(batch, silent, false, true);
+    const seq = asSeq(this.lastSeq);
+    this.releaseBatchHolds(seq);
+    const front = this.frontJoinSession();
+    if (front?.deferred) this.contribute(front, seq);
   }
 
   protected sendLeave(): void {

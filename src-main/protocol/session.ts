@@ -56,6 +56,16 @@ export class Session {
   joinerKcs: readonly (Uint8Array | null)[] | null = null;
   /** Join sessions: each member's public token to the joiner (a joiner's complaint is judged on it). */
   readonly memberKcs: (Uint8Array | null)[];
+  /** Join and batch sessions: the joiners it admits (a join session's is `[joiner]`). */
+  readonly joiners: readonly Nick[];
+  /** Batch sessions: each joiner's tokens to the members (its JOINER_AUTH), by joiner index. */
+  readonly batchKcs = new Map<number, readonly (Uint8Array | null)[]>();
+  /** Batch sessions: each member's tokens to the joiners (its PARTICIPANTS_INFO), by member index. */
+  readonly batchMkcs = new Map<number, readonly (Uint8Array | null)[]>();
+  /** Batch sessions, a local note: our stall timer fired, so the one-joiner sessions go ahead. */
+  stalled = false;
+  /** Join sessions, a local note: our confirmation waits while a batch covers the joiner. */
+  heldForBatch = false;
 
   constructor(
     readonly sid: Sid,
@@ -66,8 +76,10 @@ export class Session {
     readonly joiner: Nick | null,
     readonly createdSeq: Seq,
     readonly createdAt: number,
+    batchJoiners: readonly Nick[] = [],
   ) {
     participants.forEach((p, i) => this.indexByNick.set(p.nick, i));
+    this.joiners = kind === 'batch' ? batchJoiners : joiner === null ? [] : [joiner];
     this.shares = participants.map(() => null);
     this.confirmed = participants.map(() => null);
     this.memberKcs = participants.map(() => null);
@@ -79,6 +91,35 @@ export class Session {
 
   get joinerIndex(): number {
     return this.joiner === null ? -1 : (this.indexByNick.get(this.joiner) ?? -1);
+  }
+
+  /** A joiner of this join or batch session (not yet a member of the parent). */
+  isJoiner(nick: Nick): boolean {
+    return this.joiners.includes(nick);
+  }
+
+  isJoinerIndex(index: number): boolean {
+    const p = this.participants[index];
+    return p !== undefined && this.joiners.includes(p.nick);
+  }
+
+  /** The tokens a participant at `index` must verify before confirming: one per counterpart. */
+  tokensNeeded(index: number): number {
+    if (this.kind !== 'join' && this.kind !== 'batch') return 0;
+    const k = this.joiners.length;
+    return this.isJoinerIndex(index) ? this.participants.length - k : k;
+  }
+
+  /** The joiner at `joinerIndex`'s token to the participant at `index`, once ordered. */
+  joinerTokenTo(joinerIndex: number, index: number): Uint8Array | null {
+    const kcs = this.kind === 'batch' ? this.batchKcs.get(joinerIndex) : this.joinerKcs;
+    return kcs?.[index] ?? null;
+  }
+
+  /** The member at `memberIndex`'s token to the joiner at `joinerIndex`, once ordered. */
+  memberTokenTo(memberIndex: number, joinerIndex: number): Uint8Array | null {
+    if (this.kind !== 'batch') return this.memberKcs[memberIndex] ?? null;
+    return this.batchMkcs.get(memberIndex)?.[joinerIndex] ?? null;
   }
 
   record(status: SessionStatus, reason: TransitionReason, seq: Seq, at: number): string {
@@ -106,8 +147,7 @@ export class Session {
 
   progress(): Progress {
     const n = this.participants.length;
-    const tokensNeed =
-      this.kind !== 'join' || !this.own ? 0 : this.own.index === this.joinerIndex ? n - 1 : 1;
+    const tokensNeed = this.own ? this.tokensNeeded(this.own.index) : 0;
     return {
       sid: this.sid,
       kind: this.kind,
@@ -118,6 +158,7 @@ export class Session {
       },
       shares: { have: this.shares.filter((s) => s !== null).length, need: n },
       confirmations: { have: this.confirmed.filter((c) => c !== null).length, need: n },
+      ...(this.kind === 'batch' ? { joiners: [...this.joiners] } : {}),
     };
   }
 

@@ -37,6 +37,12 @@ const sessionSchema = v.object({
   parentTranscript: v.nullable(anyBytes),
   joinerKcs: v.nullable(v.array(v.nullable(anyBytes))),
   memberKcs: v.optional(v.array(v.nullable(anyBytes))),
+  // Added with batch admission; absent in older snapshots, which still load.
+  joiners: v.optional(v.array(v.string())),
+  batchKcs: v.optional(v.array(v.tuple([v.number(), v.array(v.nullable(anyBytes))]))),
+  batchMkcs: v.optional(v.array(v.tuple([v.number(), v.array(v.nullable(anyBytes))]))),
+  stalled: v.optional(v.boolean()),
+  heldForBatch: v.optional(v.boolean()),
   own: v.nullable(
     v.object({
       index: v.number(),
@@ -96,6 +102,8 @@ export const engineSnapshotSchema = v.object({
   held: v.optional(v.array(v.object({ text: v.string(), id: v.optional(v.string()) }))),
   burned: v.optional(v.array(v.string())),
   banned: v.optional(v.array(v.object({ nick: v.string(), lt: anyBytes }))),
+  batchJoiners: v.optional(v.nullable(v.array(v.string()))),
+  unbatchable: v.optional(v.array(v.string())),
   blame: v.optional(
     v.object({
       sid: v.string(),
@@ -103,6 +111,7 @@ export const engineSnapshotSchema = v.object({
       cause: v.picklist(['inconsistent-shares', 'veto', 'complaint']),
       participants: v.array(participant),
       joiner: v.nullable(v.string()),
+      joiners: v.optional(v.array(v.string())),
       shares: v.array(anyBytes),
       joinerKcs: v.nullable(v.array(v.nullable(anyBytes))),
       memberKcs: v.optional(v.array(v.nullable(anyBytes))),
@@ -137,6 +146,17 @@ export function sessionToSnapshot(s: Session): SessionSnapshot {
     parentTranscript: s.parentTranscript,
     joinerKcs: s.joinerKcs ? [...s.joinerKcs] : null,
     memberKcs: [...s.memberKcs],
+    ...(s.kind === 'batch'
+      ? {
+          joiners: [...s.joiners],
+          batchKcs: [...s.batchKcs].map(([i, k]) => [i, [...k]] as [number, (Uint8Array | null)[]]),
+          batchMkcs: [...s.batchMkcs].map(
+            ([i, k]) => [i, [...k]] as [number, (Uint8Array | null)[]],
+          ),
+          stalled: s.stalled,
+        }
+      : {}),
+    ...(s.heldForBatch ? { heldForBatch: true } : {}),
     own: own && {
       index: own.index,
       eph: own.eph,
@@ -167,8 +187,13 @@ export function sessionFromSnapshot(x: SessionSnapshot): Session {
     x.joiner as Nick | null,
     asSeq(x.createdSeq),
     x.createdAt,
+    (x.joiners ?? []) as Nick[],
   );
   s.status = x.status;
+  for (const [i, k] of x.batchKcs ?? []) s.batchKcs.set(i, k);
+  for (const [i, k] of x.batchMkcs ?? []) s.batchMkcs.set(i, k);
+  s.stalled = x.stalled ?? false;
+  s.heldForBatch = x.heldForBatch ?? false;
   s.history.push(...x.history.map((h) => ({ ...h, seq: asSeq(h.seq) })));
   x.shares.forEach((z, i) => (s.shares[i] = z));
   x.confirmed.forEach((c, i) => (s.confirmed[i] = c));

@@ -37,6 +37,10 @@ export const publicStateSchema = v.strictObject({
   rekey: v.boolean(),
   /** Participants blamed in this room (nick, LT): their join requests are refused. */
   banned: v.optional(v.array(v.tuple([nick, bytes32]))),
+  /** The joiners of the batch formed on `current` (docs/PROTOCOL.md "Batch admission"). */
+  batch: v.optional(v.pipe(v.array(nick), v.maxLength(4096))),
+  /** Pending joiners reported silent in a batch: they go by one-joiner sessions. */
+  unbatchable: v.optional(v.pipe(v.array(nick), v.maxLength(4096))),
   limbo: v.array(
     v.strictObject({
       sid: bytes32,
@@ -47,6 +51,10 @@ export const publicStateSchema = v.strictObject({
       kcs: v.optional(v.array(v.nullable(bytes32))),
       /** The members' tokens to the joiner that arrived (a joiner's complaint is judged on them). */
       mkcs: v.optional(v.array(v.tuple([v.number(), bytes32]))),
+      /** Batch sessions: each joiner's tokens (JOINER_AUTH), by joiner index. */
+      bkcs: v.optional(v.array(v.tuple([v.number(), v.array(v.nullable(bytes32))]))),
+      /** Batch sessions: each member's tokens to the joiners, by member index. */
+      bmkcs: v.optional(v.array(v.tuple([v.number(), v.array(v.nullable(bytes32))]))),
       createdSeq: v.number(),
     }),
   ),

@@ -41,13 +41,15 @@ export function adversaryTamper(
       return (data) =>
         data[1] === MessageType.SESSION_CONFIRMATION && !isGenesis(data) ? null : data;
     case 'liar-member':
-      // As a member: a wrong token to every joiner (PARTICIPANTS_INFO's kc).
+      // As a member: a wrong token to every joiner (PARTICIPANTS_INFO's kc, or a batch's kcs).
       return (data) =>
         data[1] !== MessageType.PARTICIPANTS_INFO
           ? data
           : resign(c, data, (body) => {
-              const kc = body['kc'] as Uint8Array;
-              kc[0] = (kc[0] as number) ^ 0xff;
+              const tokens = body['kc']
+                ? [body['kc'] as Uint8Array]
+                : (body['kcs'] as (Uint8Array | null)[]);
+              for (const kc of tokens) if (kc) kc[0] = (kc[0] as number) ^ 0xff;
             });
     case 'liar-joiner':
       // As a joiner: a wrong token for the last member in the list (a minority of one).
@@ -78,7 +80,7 @@ export function vetoInstead(c: SimClient, data: Uint8Array, joiner?: string): Ui
   const own = current?.own;
   if (!parsed.ok || !current || !own) return data;
   const session = c.engine.sessions.get(asSid(toHex(parsed.value.sid as Uint8Array)));
-  const accused = joiner ?? session?.joiner;
+  const accused = joiner ?? session?.joiner ?? session?.joiners[0];
   if (!accused) return data;
   return encodeFrame(
     c.crypto,

@@ -86,6 +86,24 @@ export interface ScheduleResult {
   violations: string[];
   members: string[];
   events: number;
+  /** Joiners admitted (in any client's first view of them as members), and by a batch. */
+  admitted: number;
+  admittedInBatch: number;
+}
+
+/** Who got in, and how: the session in which each client first appears as a member. */
+function admissions(relay: SimRelay): { admitted: number; admittedInBatch: number } {
+  let admitted = 0;
+  let admittedInBatch = 0;
+  for (const c of relay.clients.values()) {
+    const first = c.events.find(
+      (e) => e.type === 'session' && e.status === 'current' && e.members.includes(c.nick),
+    );
+    if (!first || first.type !== 'session' || first.kind === 'genesis') continue;
+    admitted++;
+    if (first.kind === 'batch') admittedInBatch++;
+  }
+  return { admitted, admittedInBatch };
 }
 
 /** Connected members that misbehave in no way and are not on their way out. */
@@ -199,7 +217,8 @@ export function runSchedule(actions: Action[], seed: string): ScheduleResult {
   relay.settle(10_000);
   for (const nick of roles.listeners.keys()) relay.disconnect(nick);
   relay.settle(600_000);
-  return { violations: checkInvariants(relay, roles), members: [], events: relay.log.length };
+  const violations = checkInvariants(relay, roles);
+  return { violations, members: [], events: relay.log.length, ...admissions(relay) };
 }
 
 /**
@@ -217,8 +236,42 @@ function checkInvariants(relay: SimRelay, roles: Roles): string[] {
     ...noCurrentAfterLeaveViolations(honest, roles),
     ...departedReadsNothingViolations(relay, roles, honest),
     ...sessionOrderViolations(honest),
+    ...batchReadViolations(honest),
     ...accountabilityViolations(relay, roles, honest),
   );
+  return violations;
+}
+
+type SessionEvent = Extract<AppEvent, { type: 'session' }>;
+type MessageEvent = Extract<AppEvent, { type: 'message' }>;
+
+/**
+ * Batch admission (docs/PROTOCOL.md "Batch admission"): a joiner reads nothing sent before the
+ * session that admitted it became current, and a batch's joiner reads every message any other
+ * honest participant read under that batch session.
+ */
+function batchReadViolations(honest: SimClient[]): string[] {
+  const violations: string[] = [];
+  const read = (c: SimClient, sid: string) =>
+    c.events.filter((e): e is MessageEvent => e.type === 'message' && e.sid === sid);
+  for (const j of honest) {
+    const admitted = j.events.find(
+      (e): e is SessionEvent =>
+        e.type === 'session' && e.status === 'current' && e.members.includes(j.nick),
+    );
+    if (!admitted || admitted.kind === 'genesis') continue;
+    const early = j.events.find((e) => e.type === 'message' && e.seq < admitted.seq);
+    if (early) violations.push(`${j.nick} read a message from before its admission`);
+    if (admitted.kind !== 'batch' || !admitted.joiners?.includes(j.nick)) continue;
+    const mine = new Set(read(j, admitted.sid).map((m) => m.seq));
+    for (const other of honest) {
+      if (other === j || !admitted.members.includes(other.nick)) continue;
+      const missed = read(other, admitted.sid).filter((m) => !mine.has(m.seq));
+      if (missed.length > 0) {
+        violations.push(`${j.nick} missed ${missed.length} message(s) of its batch session`);
+      }
+    }
+  }
   return violations;
 }
 

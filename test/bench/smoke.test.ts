@@ -149,8 +149,10 @@ describe('npm run bench (smoke)', () => {
     const trials = [...(cell?.['samples'] as number[])].sort((a, b) => a - b);
     expect(trials).toHaveLength(3);
     expect(cell?.['seconds'] as number).toBeCloseTo(trials[1] as number, 3);
-    // The median trial's traffic: 2 rounds of a room of 3 growing to 5.
-    expect(cell?.['sessionRounds']).toBe(2);
+    // The median trial's traffic: one batch round when both requests were ordered before the
+    // members answered the first (the usual case), else the first joiner's round, then the
+    // second's; never more rounds than joiners.
+    expect([1, 2]).toContain(cell?.['sessionRounds']);
     positive(cell as Json, ['bytes']);
     expect((file['summary'] as Json)['allAdmitted']).toBe(true);
   });

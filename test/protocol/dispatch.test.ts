@@ -150,8 +150,9 @@ describe('each check stops a crafted frame with its drop reason', () => {
     expect(deliver(relay, newcomer, 'bob', frame(bob, 'GROUP_SHARE', s, share))).toBe(
       'ignored: not following the room yet',
     );
-    // tryAttach reads the body (the plain check would not): a share is no PARTICIPANTS_INFO.
-    expect(deliver(relay, newcomer, 'bob', frame(bob, 'PARTICIPANTS_INFO', s, share))).toBe(
+    // tryAttach reads the body (the plain check would not): a 5-byte z is no PARTICIPANTS_INFO.
+    const short = { ...share, z: new Uint8Array(5) };
+    expect(deliver(relay, newcomer, 'bob', frame(bob, 'PARTICIPANTS_INFO', s, short))).toBe(
       'body-schema',
     );
     const info = { ...share, kc: new Uint8Array(32) };

@@ -408,7 +408,7 @@ describe('replay window', () => {
 });
 
 describe('lazy contributions', () => {
-  it('k simultaneous joiners cost about k single joins: members contribute to the front session only', () => {
+  it('k simultaneous joiners: members contribute to the front session and the batches only', () => {
     const relay = room(['alice', 'bob'], 'lazy');
     const before = relay.log.length;
     const joiners = ['j0', 'j1', 'j2', 'j3', 'j4'];
@@ -416,9 +416,10 @@ describe('lazy contributions', () => {
     relay.drain(); // no timer fires: nothing stalls
     assertConverged(relay, ['alice', 'bob', ...joiners]);
     const infos = relay.log.slice(before).filter((e) => e.kind === 'message' && e.data[1] === 2);
-    // One round per joiner, each with one contribution per member: 2 + 3 + 4 + 5 + 6 = 20.
-    // Contributing to every pending joiner's session each round would send 50.
-    expect(infos).toHaveLength(20);
+    // The front joiner's session (2, sent before the members saw the others' requests), then
+    // one batch for all five (2). One round per joiner, as before batch admission, sent
+    // 2 + 3 + 4 + 5 + 6 = 20; contributing to every pending joiner's session each round, 50.
+    expect(infos).toHaveLength(4);
   });
 
   it('a stalled front session does not hold the next joiner back beyond the stall timer', () => {
