@@ -15,7 +15,7 @@ import { RoomEngine } from '../src-main/protocol/engine';
 import type { AppEvent, Effect, EngineInput } from '../src-main/protocol/events';
 import type { Nick } from '../src-main/protocol/types';
 import { asNick, asSeq } from '../src-main/protocol/types';
-import { startBenchRelay } from './relay';
+import { startBenchRelay } from './relay-process';
 import type { JoinAck, RelayEvent as ClientRelayEvent } from '../src-main/client/relay-link';
 import { openRelaySocket, relayEventOf } from '../src-main/client/relay-link';
 import { InOrder, VerifyPool, verifyAhead } from '../src-main/client/verify-pool';

@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import type { BenchClient, ClientStats, Traffic } from './harness';
 import { BenchRoom, diffStats, diffTraffic, openTransport } from './harness';
 import { joinRecord, type JoinRecord } from './join';
-import { startBenchRelay } from './relay';
+import { startBenchRelay } from './relay-process';
 import { sum } from './common';
 
 type Call =
