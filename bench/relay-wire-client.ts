@@ -36,7 +36,7 @@
 // runs (the load generator then fails the run).
 import { createHash, randomBytes, randomFillSync } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
-import { maskedFrame, OPCODE } from '../src-main/relay/ws-frame';
+import { maskedFrame, OPCODE, readFrameHeader } from '../src-main/relay/ws-frame';
 
 const ACK_TIMEOUT_MS = 10_000;
 const OPEN_TIMEOUT_MS = 10_000;
@@ -475,34 +475,25 @@ class FrameSocket {
 
   /** Handles one complete frame at `at`; returns its length, or 0 if it is not all here yet. */
   private parseFrame(chunk: Buffer, at: number): number {
-    if (chunk.length - at < 2) return 0;
-    const b0 = chunk[at] as number;
-    const b1 = chunk[at + 1] as number;
-    if ((b1 & 0x80) !== 0) throw new WireClientError('masked frame from the server');
-    if ((b0 & 0x80) === 0 || (b0 & 0x0f) === 0) {
+    const head = readFrameHeader(chunk, at);
+    if (!head) return 0;
+    if (head.masked) throw new WireClientError('masked frame from the server');
+    if (!head.fin || head.opcode === 0) {
       throw new WireClientError('fragmented frame from the server (not used by the relay)');
     }
-    let length = b1 & 0x7f;
-    let start = at + 2;
-    if (length === 126) {
-      if (chunk.length - at < 4) return 0;
-      length = chunk.readUInt16BE(at + 2);
-      start = at + 4;
-    } else if (length === 127) {
-      if (chunk.length - at < 10) return 0;
-      length = Number(chunk.readBigUInt64BE(at + 2));
-      start = at + 10;
-    }
+    const { length, start, opcode } = head;
     if (chunk.length - start < length) return 0;
     const payload = chunk.subarray(start, start + length);
-    const opcode = b0 & 0x0f;
-    if (opcode === 0x1 || opcode === 0x2) this.on.frame(payload, opcode === 0x2);
-    else if (opcode === 0x9) this.tcp.write(clientFrame(OPCODE.pong, payload));
-    else if (opcode === 0x8) {
+    if (opcode === OPCODE.text || opcode === OPCODE.binary) {
+      this.on.frame(payload, opcode === OPCODE.binary);
+    } else if (opcode === OPCODE.ping) this.tcp.write(clientFrame(OPCODE.pong, payload));
+    else if (opcode === OPCODE.close) {
       this.state = 'closing';
       this.tcp.end();
       this.on.close(`close frame ${length >= 2 ? payload.readUInt16BE(0) : ''}`.trim());
-    } else if (opcode !== 0xa) throw new WireClientError(`unknown WebSocket opcode ${opcode}`);
+    } else if (opcode !== OPCODE.pong) {
+      throw new WireClientError(`unknown WebSocket opcode ${opcode}`);
+    }
     return start + length - at;
   }
 }

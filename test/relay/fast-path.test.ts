@@ -21,7 +21,7 @@ import {
   startupFastPath,
   TESTED_VERSIONS,
 } from '../../src-main/relay/fast-path';
-import { maskedFrame, OPCODE } from '../../src-main/relay/ws-frame';
+import { frameHeader, maskedFrame, OPCODE, readFrameHeader } from '../../src-main/relay/ws-frame';
 
 interface FrameOptions {
   fin: boolean;
@@ -94,6 +94,30 @@ describe('fast path frames, byte for byte against socket.io, engine.io-parser an
           }),
         );
         expect(maskedFrame(opcode, payload, mask).equals(ws)).toBe(true);
+      }
+    });
+
+    it(`reads back the header of a ${size}-byte frame, and nothing of a partial header`, () => {
+      const server = frameHeader(OPCODE.binary, size);
+      const client = maskedFrame(OPCODE.text, Buffer.alloc(size), Buffer.from([1, 2, 3, 4]));
+      // Behind 3 bytes of something else, as a frame that follows another in one read.
+      const at = (frame: Buffer) => Buffer.concat([Buffer.alloc(3), frame]);
+      expect(readFrameHeader(at(server), 3)).toEqual({
+        fin: true,
+        opcode: OPCODE.binary,
+        masked: false,
+        length: size,
+        start: 3 + server.length,
+      });
+      expect(readFrameHeader(at(client), 3)).toEqual({
+        fin: true,
+        opcode: OPCODE.text,
+        masked: true,
+        length: size,
+        start: 3 + server.length, // the mask follows the same header
+      });
+      for (let cut = 0; cut < server.length; cut++) {
+        expect(readFrameHeader(at(server).subarray(0, 3 + cut), 3)).toBeNull();
       }
     });
   }
