@@ -56,6 +56,18 @@ export interface ConcurrentRecord {
   cpuMs: number;
   /** Engine CPU of the busiest member. */
   maxMemberCpuMs: number;
+  /** Engine CPU, mean over the n members already there, and over the k joiners. */
+  memberCpuMs: number;
+  joinerCpuMs: number;
+  /** The single join's (median trial): all clients' engine CPU, a member's, the joiner's. */
+  singleJoinCpuMs: number;
+  singleJoinMemberCpuMs: number;
+  singleJoinJoinerCpuMs: number;
+  /**
+   * memberCpuMs / singleJoinMemberCpuMs: what one member's machine spends admitting the k
+   * against one join; unlike the time, it does not add up over the clients sharing a process.
+   */
+  memberCpuRatio: number;
   buildSeconds: number;
 }
 
@@ -92,6 +104,10 @@ async function concurrentTrial(
     const v = deltas.filter((x) => joiners.includes(x.c) === joiner);
     return sum(v.map((x) => x.d.counters.verify)) / Math.max(1, v.length);
   };
+  const cpuMean = (joiner: boolean) => {
+    const v = deltas.filter((x) => joiners.includes(x.c) === joiner);
+    return sum(v.map((x) => x.d.cpuMicros)) / 1000 / Math.max(1, v.length);
+  };
   const seconds = allAdmitted ? (doneAt - t0) / 1000 : timeoutMs / 1000;
   const record: ConcurrentRecord = {
     n,
@@ -114,6 +130,12 @@ async function concurrentTrial(
     singleJoinVerifyPerMember: 0,
     cpuMs: sum(cpu) / 1000,
     maxMemberCpuMs: Math.max(...cpu) / 1000,
+    memberCpuMs: cpuMean(false),
+    joinerCpuMs: cpuMean(true),
+    singleJoinCpuMs: 0,
+    singleJoinMemberCpuMs: 0,
+    singleJoinJoinerCpuMs: 0,
+    memberCpuRatio: 0,
     buildSeconds: 0,
   };
   // Back to n for the next trial: all k leave at once.
@@ -157,6 +179,10 @@ export async function runConcurrent(
           allAdmitted: trials.every((r) => r.allAdmitted),
           singleJoinMessages: single.messages,
           singleJoinVerifyPerMember: single.verifyPerMember,
+          singleJoinCpuMs: single.cpuMs,
+          singleJoinMemberCpuMs: single.existingMemberCpuMs,
+          singleJoinJoinerCpuMs: single.joinerCpuMs,
+          memberCpuRatio: mid.memberCpuMs / Math.max(1e-9, single.existingMemberCpuMs),
           buildSeconds: sum(build.map((r) => r.seconds)),
         };
         records.push(record);
@@ -204,7 +230,10 @@ export function concurrentTable(records: readonly ConcurrentRecord[]): string {
       'bytes delivered',
       'verify/member',
       'single join verify/member',
-      'CPU all members ms',
+      'CPU all clients ms (single join)',
+      'CPU per member ms (single join)',
+      'CPU per joiner ms (single join)',
+      'member CPU ratio',
     ],
     records.map((r) => [
       r.n,
@@ -219,7 +248,10 @@ export function concurrentTable(records: readonly ConcurrentRecord[]): string {
       fmtInt(r.bytesDelivered),
       fmt(r.verifyPerMember, 0),
       fmt(r.singleJoinVerifyPerMember, 0),
-      fmt(r.cpuMs, 0),
+      `${fmt(r.cpuMs, 0)} (${fmt(r.singleJoinCpuMs, 0)})`,
+      `${fmt(r.memberCpuMs, 1)} (${fmt(r.singleJoinMemberCpuMs, 1)})`,
+      `${fmt(r.joinerCpuMs, 1)} (${fmt(r.singleJoinJoinerCpuMs, 1)})`,
+      fmt(r.memberCpuRatio, 2),
     ]),
   );
 }

@@ -62,6 +62,11 @@ export interface TransportOptions {
   url?: string;
   /** Threads verifying signatures ahead of the engines (0: every engine verifies inline). */
   verifyThreads?: number;
+  /**
+   * Socket transport: hold every relay event this long before a client sees it (a relay across
+   * a network rather than on loopback; order is kept, the clients' sends are not delayed).
+   */
+  latencyMs?: number;
 }
 
 export async function openTransport(options: TransportOptions): Promise<Transport> {
@@ -83,7 +88,7 @@ export async function openTransport(options: TransportOptions): Promise<Transpor
     { inProcess: options.relayInProcess },
     options.maxMembersPerRoom ?? 200,
   );
-  return new SocketTransport(relay.url, relay.cpuSeconds, relay.stop, pool);
+  return new SocketTransport(relay.url, relay.cpuSeconds, relay.stop, pool, options.latencyMs);
 }
 
 /** An `event` as the relay emits it (docs/RELAY.md). */
@@ -100,6 +105,7 @@ class SocketTransport implements Transport {
     readonly relayCpuSeconds: () => number | undefined,
     private readonly stop: () => Promise<void>,
     readonly verifyPool: VerifyPool | null,
+    private readonly latencyMs = 0,
   ) {}
 
   async connect(room: string, nick: string, onEvent: (e: RelayEvent) => void): Promise<Link> {
@@ -124,10 +130,15 @@ class SocketTransport implements Transport {
       if (w.type === 'joined' && w.nick === nick) e.membersBefore = members;
       onEvent(e);
     };
-    socket.on('event', (w: WireEvent) => {
-      if (w.room !== room) return;
+    const arrive = (w: WireEvent) => {
       if (joined) deliver(w);
       else early.push(w);
+    };
+    socket.on('event', (w: WireEvent) => {
+      if (w.room !== room) return;
+      // Timers of one duration fire in the order they were set: the order survives the delay.
+      if (this.latencyMs > 0) setTimeout(() => arrive(w), this.latencyMs);
+      else arrive(w);
     });
     const close = () => {
       socket.removeAllListeners();

@@ -40,6 +40,8 @@ common:
   --transport T         socket (real relay on 127.0.0.1, default) or local (in-memory, no network)
   --relay-in-process    run the relay in this process (default: its own process)
   --timeout-ms MS       bound on any single wait (default 120000)
+  --latency-ms L        socket transport: every relay event reaches a client L ms late (a relay
+                        across a network; default 0, loopback)
   --verify-threads N    join, concurrent, chat: threads verifying signatures ahead of the
                         engines, as the app does (default: cores - 1, at most 4; 0: inline)`;
 
@@ -77,6 +79,7 @@ export async function runBench(argv: string[]): Promise<BenchOutput> {
       'latency-at': { type: 'string' },
       'in-process': { type: 'boolean', default: false },
       'verify-threads': { type: 'string' },
+      'latency-ms': { type: 'string' },
       quiet: { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },

@@ -73,6 +73,17 @@ export interface Common {
   verifyThreads: number;
 }
 
+/** `--latency-ms L`: every relay event reaches each client L ms after the relay sent it. */
+export function latencyOf(values: Values): number {
+  const raw = values['latency-ms'];
+  if (raw === undefined) return 0;
+  const ms = Number(raw);
+  if (!Number.isFinite(ms) || ms < 0 || ms > 10_000) {
+    throw new Error('--latency-ms takes milliseconds from 0 to 10000');
+  }
+  return ms;
+}
+
 export async function withTransport<T>(
   values: Values,
   c: Common,
@@ -84,6 +95,7 @@ export async function withTransport<T>(
     relayInProcess: values['relay-in-process'] === true,
     maxMembersPerRoom: maxMembers,
     verifyThreads: c.verifyThreads,
+    latencyMs: latencyOf(values),
   });
   try {
     return await run(transport);

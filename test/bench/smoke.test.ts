@@ -142,6 +142,13 @@ describe('npm run bench (smoke)', () => {
     const [cell] = file['results'] as Json[];
     expect(cell?.['allAdmitted']).toBe(true);
     positive(cell as Json, ['seconds', 'singleJoinSeconds', 'ratio', 'sessionRounds', 'messages']);
+    // What one member's and one joiner's machine spend, beside the time of the whole process.
+    positive(cell as Json, [
+      'memberCpuMs',
+      'joinerCpuMs',
+      'singleJoinMemberCpuMs',
+      'memberCpuRatio',
+    ]);
     // Both sides are the median of three trials, alternating.
     const samples = [...(cell?.['singleJoinSamples'] as number[])].sort((a, b) => a - b);
     expect(samples).toHaveLength(3);
