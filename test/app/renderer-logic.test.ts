@@ -11,9 +11,13 @@ import type {
 } from '../../src-shared/api';
 import {
   age,
+  batchProgressText,
   countsText,
   digitRows,
   isDraining,
+  joinedText,
+  joiningHeadline,
+  nameList,
   progressFraction,
   sessionTitle,
   shortFingerprint,
@@ -26,6 +30,7 @@ import {
   isLong,
   markFor,
   mergeUnique,
+  noticeKey,
   type TimelineItem,
 } from '../../src-renderer/src/lib/timeline';
 
@@ -118,6 +123,28 @@ describe('join progress', () => {
     expect(p.fraction).toBeLessThan(1);
   });
 
+  it('says who else a batch admits with us, and nothing for a join of our own', () => {
+    const batch = session({
+      kind: 'batch',
+      members: ['alice', 'bob', 'carol', 'dan', 'erin'],
+      joiners: ['dan', 'carol', 'erin'],
+      progress: counts(1, 0, 0, 5),
+    });
+    const p = joinProgress(room({ nick: 'carol', sessions: [batch] }))!;
+    expect(p.together).toBe('You and 2 others are joining together: dan and erin');
+    // Steps and counts are the batch's, as for a join.
+    expect(p.steps.find((s) => s.id === 'tokens')?.count).toEqual({ have: 1, need: 4 });
+    // Joiners not named by the runtime: the members the current session does not have.
+    const unnamed = { ...batch, joiners: undefined } as SessionView;
+    const current = { sid: 'cd'.repeat(32), members: ['alice', 'bob'] };
+    expect(joinProgress(room({ sessions: [unnamed], current }))?.together).toBe(
+      'You and 2 others are joining together: dan and erin',
+    );
+    expect(joinProgress(room({ sessions: [session({})] }))?.together).toBeNull();
+    const alone = session({ kind: 'batch', joiners: ['carol'] });
+    expect(joinProgress(room({ sessions: [alone] }))?.together).toBeNull();
+  });
+
   it('says when the joiner founds the room alone', () => {
     const p = joinProgress(room({ phase: 'founding-room' }))!;
     expect(p.headline).toBe('Founding the room');
@@ -205,6 +232,65 @@ describe('timeline', () => {
     ]);
   });
 
+  it('shows the members a batch admitted at one event as one line, after a restart too', () => {
+    const joined = (nick: string, seq = 20, at = 5_000) =>
+      notice({ seq, kind: 'joined', nick, text: `${nick} joined`, at });
+    // As the runtime writes them and the store returns them: one per member, one seq, in order.
+    const notices = [
+      notice({ seq: 17, kind: 'joining', nick: 'ada', text: 'ada is joining', at: 4_000 }),
+      notice({ seq: 18, kind: 'joining', nick: 'brian', text: 'brian is joining', at: 4_100 }),
+      notice({ seq: 19, kind: 'joining', nick: 'chen', text: 'chen is joining', at: 4_200 }),
+      joined('ada'),
+      notice({
+        seq: 20,
+        kind: 'cannot-read',
+        nick: 'zed',
+        text: 'zed can no longer read',
+        at: 5_000,
+      }),
+      joined('brian', 20, 5_001),
+      joined('chen', 20, 5_001),
+      joined('dora', 24, 6_000),
+    ];
+    const items = buildTimeline([message({ seq: 21, at: 5_500, text: 'welcome' })], notices, []);
+    expect(items.map(itemText)).toEqual([
+      'ada is joining',
+      'brian is joining',
+      'chen is joining',
+      'ada, brian and chen joined',
+      'zed can no longer read',
+      'welcome',
+      'dora joined',
+    ]);
+    expect(items[3]).toMatchObject({
+      key: noticeKey(joined('ada')),
+      nicks: ['ada', 'brian', 'chen'],
+    });
+    expect(items[6]).not.toHaveProperty('nicks');
+    // A joiner of the batch sees itself first; the same seq in another epoch (a message
+    // between) is another event.
+    const mine = buildTimeline(
+      [message({ seq: 20, at: 5_500 })],
+      [
+        notice({ seq: 20, kind: 'joined', nick: 'brian', text: 'you joined the room', at: 5_000 }),
+        joined('ada'),
+        joined('chen'),
+        joined('ada', 20, 9_000),
+      ],
+      [],
+      [],
+      'brian',
+    );
+    expect(mine.map(itemText)).toEqual([
+      'you joined the room with ada and chen',
+      'hi',
+      'ada joined',
+    ]);
+    // Notices outside an event (seq 0) never merge.
+    const loose = buildTimeline([], [joined('ada', 0, 1), joined('bob', 0, 2)], []);
+    expect(loose.map(itemText)).toEqual(['ada joined', 'bob joined']);
+  });
+
   it('marks senders verified only for the verified key, and flags key changes', () => {
     const keys = (k: KnownKey) => new Map([[k.nick, k]]);
     expect(markFor(message({ own: true }), keys(key({})))).toBe('self');
@@ -251,6 +337,42 @@ describe('format', () => {
       'Leave of bob',
     );
     expect(sessionTitle(session({ kind: 'genesis' }), [])).toBe('Room founded');
+  });
+
+  it('says who joins together, and who joined', () => {
+    expect(nameList(['ada'])).toBe('ada');
+    expect(nameList(['ada', 'brian'])).toBe('ada and brian');
+    expect(nameList(['ada', 'brian', 'chen', 'dora'])).toBe('ada, brian, chen and dora');
+    expect(nameList(['a', 'b', 'c', 'd', 'e', 'f', 'g'])).toBe('a, b, c and 4 others');
+    expect(joinedText(['ada'], null)).toBe('ada joined');
+    expect(joinedText(['ada', 'brian'], 'zed')).toBe('ada and brian joined');
+    expect(joinedText(['ada', 'brian', 'chen'], null)).toBe('ada, brian and chen joined');
+    expect(joinedText(['a', 'b', 'c', 'd', 'e', 'f', 'g'], null)).toBe(
+      'a, b, c and 4 others joined',
+    );
+    expect(joinedText(['ada'], 'ada')).toBe('you joined the room');
+    expect(joinedText(['ada', 'brian', 'chen'], 'brian')).toBe(
+      'you joined the room with ada and chen',
+    );
+    expect(joiningHeadline(['ada'], 'alice')).toBe('ada is joining');
+    expect(joiningHeadline(['ada', 'brian', 'chen'], 'alice')).toBe('3 people are joining');
+    expect(joiningHeadline(['ada'], 'ada')).toBe('You are joining');
+    expect(joiningHeadline(['ada', 'brian'], 'ada')).toBe('You and 1 other are joining');
+    expect(joiningHeadline(['ada', 'brian', 'chen'], 'chen')).toBe('You and 2 others are joining');
+    const batch = session({
+      kind: 'batch',
+      members: ['alice', 'ada', 'brian', 'chen'],
+      joiners: ['ada', 'brian', 'chen'],
+      progress: counts(4, 2, 0, 4),
+    });
+    expect(batchProgressText(batch, ['alice'], 'alice')).toBe(
+      '3 people are joining: auth 4/3 · shares 2/4 · confirmed 0/4',
+    );
+    expect(batchProgressText(batch, ['alice'], 'ada')).toBe(
+      'You and 2 others are joining: auth 4/3 · shares 2/4 · confirmed 0/4',
+    );
+    expect(sessionTitle(batch, ['alice'])).toBe('Join of ada, brian, chen together');
+    expect(sessionTitle({ ...batch, joiners: ['chen'] }, ['alice'])).toBe('Join of chen together');
   });
 
   it('tells a draining former current session from a pending one', () => {

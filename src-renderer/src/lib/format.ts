@@ -70,7 +70,7 @@ export function sessionTitle(s: SessionView, parentMembers: readonly string[]): 
       return who ? `Join of ${who}` : 'Join';
     }
     case 'batch': {
-      const joining = s.members.filter((m) => !parentMembers.includes(m));
+      const joining = batchJoiners(s, parentMembers);
       return joining.length > 0 ? `Join of ${joining.join(', ')} together` : 'Joins together';
     }
     case 'leave': {
@@ -80,4 +80,51 @@ export function sessionTitle(s: SessionView, parentMembers: readonly string[]): 
     case 'rekey':
       return 'New keys';
   }
+}
+
+/** A batch session's joiners: as the runtime names them, else the members its parent lacks. */
+export function batchJoiners(s: SessionView, parentMembers: readonly string[]): string[] {
+  return s.joiners ?? s.members.filter((m) => !parentMembers.includes(m));
+}
+
+/** Names the way people say them: "ada", "ada and brian", "ada, brian and chen". */
+export function nameList(nicks: readonly string[], max = 4): string {
+  if (nicks.length === 0) return '';
+  // Past `max` names, the first three and a count: "ada, brian, chen and 4 others".
+  const shown = nicks.length > max ? nicks.slice(0, 3) : nicks.slice(0, -1);
+  const rest = nicks.length > max ? `${nicks.length - 3} others` : nicks[nicks.length - 1];
+  return shown.length === 0 ? String(rest) : `${shown.join(', ')} and ${rest}`;
+}
+
+/**
+ * The timeline's line for members who joined at one event (a batch admits several at once):
+ * "ada joined", "ada, brian and chen joined"; `self` among them reads "you joined the room with …".
+ */
+export function joinedText(nicks: readonly string[], self: string | null): string {
+  const others = nicks.filter((n) => n !== self);
+  if (others.length === nicks.length) return `${nameList(nicks)} joined`;
+  return others.length === 0
+    ? 'you joined the room'
+    : `you joined the room with ${nameList(others)}`;
+}
+
+/** Who is arriving in one join: "ada is joining", "3 people are joining", "You and 2 others are joining". */
+export function joiningHeadline(joiners: readonly string[], self: string | null): string {
+  const others = joiners.filter((n) => n !== self).length;
+  if (others === joiners.length) {
+    return joiners.length === 1
+      ? `${joiners[0]} is joining`
+      : `${joiners.length} people are joining`;
+  }
+  if (others === 0) return 'You are joining';
+  return `You and ${others} other${others === 1 ? '' : 's'} are joining`;
+}
+
+/** A batch's progress in one line: "3 people are joining: auth 4/6 · shares 2/4 · confirmed 0/4". */
+export function batchProgressText(
+  s: SessionView,
+  parentMembers: readonly string[],
+  self: string | null,
+): string {
+  return `${joiningHeadline(batchJoiners(s, parentMembers), self)}: ${countsText(s.progress)}`;
 }

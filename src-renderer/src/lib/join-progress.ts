@@ -1,6 +1,7 @@
 // The joiner's own progress through the protocol's steps (PROTOCOL.md 5, rule 5), computed from
 // the room state: connect, request sent, members authenticated, key shares, confirmations, in.
 import type { ProgressCounts, RoomState, SessionView } from '../../../src-shared/api';
+import { batchJoiners, joiningHeadline, nameList } from './format';
 
 export type StepState = 'done' | 'active' | 'pending';
 
@@ -17,6 +18,17 @@ export interface JoinProgress {
   steps: JoinStep[];
   /** 0..1, for the progress bar. */
   fraction: number;
+  /** Admitted in a batch with others: "You and 2 others are joining together: brian and chen". */
+  together: string | null;
+}
+
+/** Who else the candidate session admits with us, said in one line; null when it is just us. */
+export function togetherText(state: RoomState, candidate: SessionView | null): string | null {
+  if (candidate?.kind !== 'batch') return null;
+  const joiners = batchJoiners(candidate, state.current?.members ?? []);
+  const others = joiners.filter((n) => n !== state.nick);
+  if (others.length === 0) return null;
+  return `${joiningHeadline(joiners, state.nick)} together: ${nameList(others)}`;
 }
 
 /** The candidate session furthest along among those that include us. */
@@ -61,7 +73,13 @@ export function joinProgress(state: RoomState): JoinProgress | null {
       },
       { id: 'member', label: 'In the room', state: 'pending', count: null },
     ];
-    return { headline: 'Founding the room', detail: state.phaseDetail, steps, fraction: 0.8 };
+    return {
+      headline: 'Founding the room',
+      detail: state.phaseDetail,
+      steps,
+      fraction: 0.8,
+      together: null,
+    };
   }
 
   const tokensDone = p ? full(p.tokens) : false;
@@ -123,5 +141,11 @@ export function joinProgress(state: RoomState): JoinProgress | null {
   // The relay link's detail matters while connecting ("connecting to …", a refusal); after that
   // the steps say it all.
   const detail = connected ? '' : state.phaseDetail;
-  return { headline, detail, steps, fraction: Math.min(fraction, 0.99) };
+  return {
+    headline,
+    detail,
+    steps,
+    fraction: Math.min(fraction, 0.99),
+    together: togetherText(state, candidate),
+  };
 }

@@ -1,12 +1,21 @@
 // The chat timeline: messages and room notices in one list, in the order this client processed
 // them, each message with its sender's verification mark.
 import type { ChatMessage, KnownKey, PendingMessage, RoomNotice } from '../../../src-shared/api';
+import { joinedText } from './format';
 
 export type Mark = 'self' | 'verified' | 'unverified' | 'key-changed';
 
 export type TimelineItem =
   | { kind: 'message'; key: string; at: number; seq: number; message: ChatMessage; mark: Mark }
-  | { kind: 'notice'; key: string; at: number; seq: number; notice: RoomNotice }
+  | {
+      kind: 'notice';
+      key: string;
+      at: number;
+      seq: number;
+      notice: RoomNotice;
+      /** A line standing for several 'joined' notices of one event (a batch): who joined. */
+      nicks?: readonly string[];
+    }
   | { kind: 'pending'; key: string; at: number; seq: number; pending: PendingMessage };
 
 /** Longer than this (characters or lines), a message shows collapsed with "Show more". */
@@ -42,6 +51,7 @@ export function buildTimeline(
   notices: readonly RoomNotice[],
   keys: readonly KnownKey[],
   pending: readonly PendingMessage[] = [],
+  self: string | null = null,
 ): TimelineItem[] {
   const byNick = new Map(keys.map((k) => [k.nick, k]));
   const items: TimelineItem[] = [
@@ -72,7 +82,45 @@ export function buildTimeline(
     seq: 0,
     pending: p,
   }));
-  return [...withoutRepeatedJoining(items), ...waiting];
+  return [...coalesceJoined(withoutRepeatedJoining(items), self), ...waiting];
+}
+
+/**
+ * A batch session admits several joiners at one relay event: the runtime keeps one 'joined'
+ * notice per new member, all at that event's seq (so they survive a restart as they are), and
+ * the chat shows them as one line, "ada, brian and chen joined", where the first of them was.
+ * Items of one event are adjacent here (one event is handled at once), so a run of notices with
+ * the same seq is one event; seq 0 (no event) never coalesces.
+ */
+export function coalesceJoined(
+  items: readonly TimelineItem[],
+  self: string | null,
+): TimelineItem[] {
+  const out: TimelineItem[] = [];
+  let group: { index: number; nicks: string[] } | null = null;
+  let runSeq = -1;
+  for (const item of items) {
+    // A message is an event of its own: it ends the run even at an equal seq (another epoch).
+    if (item.seq !== runSeq || item.kind !== 'notice') group = null;
+    runSeq = item.seq;
+    const joined = item.kind === 'notice' && item.notice.kind === 'joined' && item.seq > 0;
+    const nick = item.kind === 'notice' ? item.notice.nick : null;
+    if (!joined || nick === null) {
+      out.push(item);
+      continue;
+    }
+    if (!group) {
+      group = { index: out.length, nicks: [nick] };
+      out.push(item);
+      continue;
+    }
+    group.nicks.push(nick);
+    const first = out[group.index];
+    if (first?.kind !== 'notice') continue;
+    const notice = { ...first.notice, text: joinedText(group.nicks, self) };
+    out[group.index] = { ...first, notice, nicks: [...group.nicks] };
+  }
+  return out;
 }
 
 /**

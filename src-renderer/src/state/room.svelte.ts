@@ -48,7 +48,9 @@ export class RoomModel {
   /** Set once the room is gone from the runtime (we left it). */
   closed = $state(false);
 
-  timeline = $derived(buildTimeline(this.messages, this.notices, this.keys, this.pending));
+  timeline = $derived(
+    buildTimeline(this.messages, this.notices, this.keys, this.pending, this.state?.nick ?? null),
+  );
   joining = $derived(this.state ? joinProgress(this.state) : null);
 
   private keysTimer: ReturnType<typeof setTimeout> | null = null;
