@@ -332,7 +332,19 @@ export abstract class KeyingLayer extends EngineBase {
 
   protected afterProgress(session: Session, seq: Seq): void {
     this.emit({ type: 'progress', progress: session.progress(), seq });
+    this.noteBatchProgress(session);
     this.maybeConfirm(session, seq);
+  }
+
+  /**
+   * A batch stalls when nothing new arrives for it during the stall time (rule B4), not when it
+   * is merely slow: every share or confirmation we take part in restarts our stall timer, so a
+   * big batch on a busy machine is not abandoned while it still moves.
+   */
+  protected noteBatchProgress(session: Session): void {
+    if (session.kind !== 'batch' || !session.own || session.stalled) return;
+    if (session.status !== 'in-limbo') return;
+    this.arm(`batch-stall:${session.sid}`, this.stallMs);
   }
 
   /**
@@ -422,6 +434,7 @@ export abstract class KeyingLayer extends EngineBase {
       }
     }
     this.emit({ type: 'progress', progress: session.progress(), seq: event.seq });
+    this.noteBatchProgress(session);
     if (session.allConfirmed() && session.parent === this.current?.sid) {
       this.makeCurrent(session, event.seq, event.at);
     }
