@@ -51,8 +51,9 @@ export async function panelSessions(page: Page): Promise<Record<string, string>>
 }
 
 /**
- * Records, from now on, every join-progress state the page renders (the joiner's card and the
- * members' "joining" rows): joins on loopback take milliseconds, so polling would miss them.
+ * Records, from now on, every join-progress state the page renders (the joiner's card, the
+ * members' "joining" rows, a batch's lines): joins on loopback take milliseconds, so polling
+ * would miss them.
  */
 export async function recordProgress(page: Page): Promise<void> {
   // Runs in the page. This project type-checks tests without the DOM library, so the page's
@@ -71,6 +72,13 @@ export async function recordProgress(page: Page): Promise<void> {
       }
       for (const row of doc.querySelectorAll('li[data-state="joining"]')) {
         seen.push(`joining ${row.getAttribute('data-nick')}`);
+      }
+      // A batch session (issue 13): the members' line and the joiner's "together" line.
+      for (const line of doc.querySelectorAll('[data-testid="batch-progress"]')) {
+        seen.push(`batch ${String(line.textContent).trim()}`);
+      }
+      for (const line of doc.querySelectorAll('[data-testid="joining-together"]')) {
+        seen.push(`together ${String(line.textContent).trim()}`);
       }
     };
     new doc.defaultView.MutationObserver(capture).observe(doc.body, {
