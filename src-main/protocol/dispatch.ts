@@ -8,7 +8,7 @@ import type { Body, MessageTypeName, ParsedFrame, VerifiedFrame } from './codec'
 import { decodeBody } from './codec';
 import type { DropReason, Ordered } from './engine-base';
 import type { Session } from './session';
-import type { Participant, Sid } from './types';
+import type { Nick, Participant, Sid } from './types';
 import { asSid, toHex } from './types';
 
 type MessageEvent = Extract<Ordered, { kind: 'message' }>;
@@ -128,8 +128,8 @@ function check(
 const sidOf = (m: Incoming): Sid => asSid(toHex(m.frame.sid as Uint8Array));
 
 /** The sender's entry in a session, if it is a participant (also `RoomEngine.signerFor`). */
-export function participantIn(session: Session, nick: string): Participant | undefined {
-  const index = session.indexByNick.get(nick as never);
+export function participantIn(session: Session, nick: Nick): Participant | undefined {
+  const index = session.indexByNick.get(nick);
   return index === undefined ? undefined : (session.participants[index] as Participant);
 }
 
