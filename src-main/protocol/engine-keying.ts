@@ -129,7 +129,8 @@ export abstract class KeyingLayer extends EngineBase {
       if (c.indexByNick.has(this.nick) && !isJoiner) {
         this.arm(`limbo:${session.sid}`, this.limboTimeoutMs);
       }
-      if (session.kind === 'batch') this.arm(`batch-stall:${session.sid}`, this.stallMs);
+      if (session.kind === 'batch')
+        this.arm(`batch-stall:${session.sid}`, this.batchStallMs(session));
       // The joiners' tokens may have arrived while our contribution waited.
       const joinerIndex = session.joinerIndex;
       if (!isJoiner && session.joinerKcs && joinerIndex >= 0) {
@@ -344,7 +345,15 @@ export abstract class KeyingLayer extends EngineBase {
   protected noteBatchProgress(session: Session): void {
     if (session.kind !== 'batch' || !session.own || session.stalled) return;
     if (session.status !== 'in-limbo') return;
-    this.arm(`batch-stall:${session.sid}`, this.stallMs);
+    this.arm(`batch-stall:${session.sid}`, this.batchStallMs(session));
+  }
+
+  /**
+   * The stall time of a batch grows with it: every participant handles about two frames per
+   * participant in a round, so a healthy batch of 70 needs longer than one of 7 (rule B4).
+   */
+  protected batchStallMs(session: Session): number {
+    return this.stallMs * Math.max(1, Math.ceil(session.participants.length / 20));
   }
 
   /**

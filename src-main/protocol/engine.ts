@@ -208,7 +208,8 @@ export class RoomEngine extends ChatLayer {
     }
     for (const s of this.limboOnCurrent()) {
       if (s.deferred) this.arm(`stall:${s.sid}`, this.stallMs);
-      if (s.kind === 'batch' && s.own && !s.stalled) this.arm(`batch-stall:${s.sid}`, this.stallMs);
+      if (s.kind === 'batch' && s.own && !s.stalled)
+        this.arm(`batch-stall:${s.sid}`, this.batchStallMs(s));
       if (s.own && this.current?.indexByNick.has(this.nick))
         this.arm(`limbo:${s.sid}`, this.limboTimeoutMs);
     }
