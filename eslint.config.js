@@ -143,10 +143,10 @@ export default tseslint.config(
     rules: { 'no-restricted-imports': ['error', { patterns: [NOT_FROM_MAIN] }] },
   },
   {
-    // Functions a reader takes in at once. The engine (being restructured) and the simulator's
-    // invariant checks are not held to it yet; tests, benches and scripts are not.
+    // Functions a reader takes in at once. The simulator's invariant checks are not held to it
+    // yet; tests, benches and scripts are not.
     files: ['src-main/**/*.ts', 'src-shared/**/*.ts', 'src-preload/**/*.ts'],
-    ignores: ['src-main/protocol/engine*.ts', 'src-main/sim/**'],
+    ignores: ['src-main/sim/**'],
     rules: {
       'max-lines-per-function': ['error', { max: 80, skipBlankLines: true, skipComments: true }],
     },

@@ -1,17 +1,22 @@
 // The one dispatch table for ordered messages (docs/ARCHITECTURE.md "The tables"): for each
 // message type, which session it must belong to, who may send it, the checks it passes in
-// order (each with the drop reason it returns), and the engine's handler. `RoomEngine.onMessage`
-// (engine.ts) parses the frame, then runs its row's checks and handler; nothing else decides
+// order (each with the drop reason it returns), and the engine's handler. `onMessage`
+// (ordered.ts) parses the frame, then runs its row's checks and handler; nothing else decides
 // where a message goes. A check returns undefined to let the frame on, or what `onMessage`
 // returns: its drop reason, or (a diversion) the outcome of another handler.
 import type { Body, MessageTypeName, ParsedFrame, VerifiedFrame } from './codec';
-import { decodeBody } from './codec';
-import type { DropReason, Ordered } from './engine-base';
+import { decodeBody, verifyFrame } from './codec';
+import { onReveal } from './accountability';
+import { onChat } from './chat';
+import { onTimeout } from './eviction';
+import { onGenesisConfirmation, onJoinRequest } from './joining';
+import { onConfirmation, onContribution, onJoinerAuth } from './keying';
+import { onLeave, onRekey } from './membership';
+import type { DropReason, MessageEvent, RoomState } from './room-state';
+import { tryAttach } from './transfer';
 import type { Session } from './session';
 import type { Nick, Participant, Sid } from './types';
 import { asSid, toHex } from './types';
-
-type MessageEvent = Extract<Ordered, { kind: 'message' }>;
 
 /**
  * The session a frame's sid must name. The checks establish that it is known and not dead (a
@@ -49,47 +54,6 @@ export type SenderRule =
   /** A participant the blame round is waiting for (`onReveal`). */
   | 'needed-by-round';
 
-/** What the table reads of the engine and calls on it: `RoomEngine.dispatchView` (engine.ts). */
-export interface DispatchEngine {
-  attached(): boolean;
-  session(sid: Sid): Session | undefined;
-  previousCurrent(): Session | null;
-  verify(frame: ParsedFrame, publicKey: Uint8Array): VerifiedFrame | null;
-  onJoinRequest(frame: ParsedFrame, event: MessageEvent): DropReason;
-  onReveal(frame: ParsedFrame, event: MessageEvent): DropReason;
-  onGenesisConfirmation(frame: ParsedFrame, event: MessageEvent): DropReason;
-  tryAttach(frame: ParsedFrame, event: MessageEvent): DropReason;
-  onContribution(
-    session: Session,
-    index: number,
-    z: Uint8Array,
-    event: MessageEvent,
-    extra: { kc?: Uint8Array; parent: Uint8Array },
-  ): DropReason;
-  onJoinerAuth(
-    session: Session,
-    index: number,
-    body: Body<'JOINER_AUTH'>,
-    event: MessageEvent,
-  ): DropReason;
-  onConfirmation(
-    session: Session,
-    index: number,
-    body: Body<'SESSION_CONFIRMATION'>,
-    event: MessageEvent,
-  ): DropReason;
-  onChat(
-    session: Session,
-    index: number,
-    body: Body<'CHAT'>,
-    frame: VerifiedFrame,
-    event: MessageEvent,
-  ): DropReason;
-  onLeave(session: Session, event: MessageEvent): DropReason;
-  onRekey(session: Session, event: MessageEvent): DropReason;
-  onTimeout(session: Session, body: Body<'TIMEOUT'>, event: MessageEvent): DropReason;
-}
-
 /** A parsed frame on its way through its row's checks; each fills in what it established. */
 export interface Incoming {
   readonly event: MessageEvent;
@@ -113,17 +77,20 @@ export interface Check {
   readonly name: string;
   /** What `onMessage` returns when this check stops the frame. */
   readonly fails: string;
-  readonly run: (e: DispatchEngine, m: Incoming) => DropReason | undefined;
+  readonly run: (room: RoomState, m: Incoming) => DropReason | undefined;
 }
 
 /** A check that drops the frame with `drop` unless `holds`. */
 function check(
   name: string,
   drop: DropReason,
-  holds: (e: DispatchEngine, m: Incoming) => boolean,
+  holds: (room: RoomState, m: Incoming) => boolean,
 ): Check {
-  return { name, fails: drop, run: (e, m) => (holds(e, m) ? undefined : drop) };
+  return { name, fails: drop, run: (room, m) => (holds(room, m) ? undefined : drop) };
 }
+
+/** Whether this client follows the room (a joiner before its state transfer does not). */
+const attached = (room: RoomState): boolean => room.mode === 'attached';
 
 const sidOf = (m: Incoming): Sid => asSid(toHex(m.frame.sid as Uint8Array));
 
@@ -137,22 +104,23 @@ export function participantIn(session: Session, nick: Nick): Participant | undef
 export const FOUNDING: Check = {
   name: 'founds-a-room',
   fails: 'the outcome of onGenesisConfirmation',
-  run: (e, m) => (e.session(sidOf(m)) ? undefined : e.onGenesisConfirmation(m.frame, m.event)),
+  run: (room, m) =>
+    room.sessions.get(sidOf(m)) ? undefined : onGenesisConfirmation(room, m.frame, m.event),
 };
 
-export const ATTACHED = check('following-the-room', 'ignored: not following the room yet', (e) =>
-  e.attached(),
+export const ATTACHED = check('following-the-room', 'ignored: not following the room yet', (room) =>
+  attached(room),
 );
 
 /** Before it follows the room, a joiner looks for its state transfer (`tryAttach`). */
 export const ATTACHED_OR_TRANSFER: Check = {
   name: 'following-the-room-or-state-transfer',
   fails: 'the outcome of tryAttach',
-  run: (e, m) => (e.attached() ? undefined : e.tryAttach(m.frame, m.event)),
+  run: (room, m) => (attached(room) ? undefined : tryAttach(room, m.frame, m.event)),
 };
 
-export const SESSION_KNOWN = check('session-known', 'unknown-sid', (e, m) => {
-  m.session = e.session(sidOf(m));
+export const SESSION_KNOWN = check('session-known', 'unknown-sid', (room, m) => {
+  m.session = room.sessions.get(sidOf(m));
   return m.session !== undefined;
 });
 
@@ -161,9 +129,9 @@ export const SENDER_PARTICIPANT = check('sender-participant', 'sender-not-partic
   return m.index !== undefined;
 });
 
-export const SIGNATURE = check('signature', 'bad-signature', (e, m) => {
+export const SIGNATURE = check('signature', 'bad-signature', (room, m) => {
   const participant = (m.session as Session).participants[m.index as number] as Participant;
-  m.verified = e.verify(m.frame, participant.eph) ?? undefined;
+  m.verified = verifyFrame(room.crypto, m.frame, participant.eph) ?? undefined;
   return m.verified !== undefined;
 });
 
@@ -180,7 +148,7 @@ export const SESSION_ALIVE = check(
 export const SESSION_ALIVE_OR_LEAVE_IN_FLIGHT = check(
   'session-alive-or-leave-in-flight',
   'ignored: dead session',
-  (e, m) => (m.session as Session).status !== 'dead' || m.session === e.previousCurrent(),
+  (room, m) => (m.session as Session).status !== 'dead' || m.session === room.previousCurrent,
 );
 
 /** The body decodes against its type's schema (codec.ts): the codec's reason otherwise. */
@@ -223,20 +191,20 @@ interface RowRules<T extends MessageTypeName> {
 interface EarlyRow<T extends MessageTypeName> extends RowRules<T> {
   readonly session: 'none' | 'blame-round';
   readonly checks: readonly [];
-  readonly handle: (e: DispatchEngine, m: Incoming) => DropReason;
+  readonly handle: (room: RoomState, m: Incoming) => DropReason;
 }
 
 /** A row that names a session: its checks establish the session, the sender and the body. */
 interface SessionRow<T extends MessageTypeName> extends RowRules<T> {
   readonly session: Exclude<SessionRule, 'none' | 'blame-round'>;
-  readonly handle: (e: DispatchEngine, m: Checked<T>) => DropReason;
+  readonly handle: (room: RoomState, m: Checked<T>) => DropReason;
 }
 
 export type Row<T extends MessageTypeName> = EarlyRow<T> | SessionRow<T>;
 
 /** Any row, its handler called with what its checks established. */
 export interface DispatchRow extends RowRules<MessageTypeName> {
-  readonly handle: (e: DispatchEngine, m: Incoming) => DropReason;
+  readonly handle: (room: RoomState, m: Incoming) => DropReason;
 }
 
 export const DISPATCH: { readonly [T in MessageTypeName]: Row<T> } = {
@@ -246,7 +214,7 @@ export const DISPATCH: { readonly [T in MessageTypeName]: Row<T> } = {
     sender: 'named-in-body',
     showsConversation: false,
     checks: [], // onJoinRequest: the body, 'sender-mismatch', 'bad-signature' (its own key)
-    handle: (e, m) => e.onJoinRequest(m.frame, m.event),
+    handle: (room, m) => onJoinRequest(room, m.frame, m.event),
   },
   PARTICIPANTS_INFO: {
     type: 'PARTICIPANTS_INFO',
@@ -254,8 +222,8 @@ export const DISPATCH: { readonly [T in MessageTypeName]: Row<T> } = {
     sender: 'member',
     showsConversation: true,
     checks: sessionChecks(ATTACHED_OR_TRANSFER),
-    handle: (e, m) =>
-      e.onContribution(m.session, m.index, m.body.z, m.event, {
+    handle: (room, m) =>
+      onContribution(room, m.session, m.index, m.body.z, m.event, {
         parent: m.body.parent,
         ...(m.body.kc ? { kc: m.body.kc } : {}),
         ...(m.body.kcs ? { kcs: m.body.kcs } : {}),
@@ -267,7 +235,7 @@ export const DISPATCH: { readonly [T in MessageTypeName]: Row<T> } = {
     sender: 'joiner',
     showsConversation: true,
     checks: sessionChecks(ATTACHED),
-    handle: (e, m) => e.onJoinerAuth(m.session, m.index, m.body, m.event),
+    handle: (room, m) => onJoinerAuth(room, m.session, m.index, m.body, m.event),
   },
   GROUP_SHARE: {
     type: 'GROUP_SHARE',
@@ -275,8 +243,8 @@ export const DISPATCH: { readonly [T in MessageTypeName]: Row<T> } = {
     sender: 'member',
     showsConversation: true,
     checks: sessionChecks(ATTACHED),
-    handle: (e, m) =>
-      e.onContribution(m.session, m.index, m.body.z, m.event, { parent: m.body.parent }),
+    handle: (room, m) =>
+      onContribution(room, m.session, m.index, m.body.z, m.event, { parent: m.body.parent }),
   },
   SESSION_CONFIRMATION: {
     type: 'SESSION_CONFIRMATION',
@@ -284,7 +252,7 @@ export const DISPATCH: { readonly [T in MessageTypeName]: Row<T> } = {
     sender: 'participant',
     showsConversation: true,
     checks: [FOUNDING, ...sessionChecks(ATTACHED)],
-    handle: (e, m) => e.onConfirmation(m.session, m.index, m.body, m.event),
+    handle: (room, m) => onConfirmation(room, m.session, m.index, m.body, m.event),
   },
   CHAT: {
     type: 'CHAT',
@@ -292,7 +260,7 @@ export const DISPATCH: { readonly [T in MessageTypeName]: Row<T> } = {
     sender: 'participant',
     showsConversation: true,
     checks: sessionChecks(ATTACHED),
-    handle: (e, m) => e.onChat(m.session, m.index, m.body, m.verified, m.event),
+    handle: (room, m) => onChat(room, m.session, m.index, m.body, m.verified, m.event),
   },
   LEAVE: {
     type: 'LEAVE',
@@ -300,7 +268,7 @@ export const DISPATCH: { readonly [T in MessageTypeName]: Row<T> } = {
     sender: 'participant',
     showsConversation: true,
     checks: sessionChecks(ATTACHED, SESSION_ALIVE_OR_LEAVE_IN_FLIGHT),
-    handle: (e, m) => e.onLeave(m.session, m.event),
+    handle: (room, m) => onLeave(room, m.session, m.event),
   },
   REKEY: {
     type: 'REKEY',
@@ -308,7 +276,7 @@ export const DISPATCH: { readonly [T in MessageTypeName]: Row<T> } = {
     sender: 'participant',
     showsConversation: true,
     checks: sessionChecks(ATTACHED),
-    handle: (e, m) => e.onRekey(m.session, m.event),
+    handle: (room, m) => onRekey(room, m.session, m.event),
   },
   TIMEOUT: {
     type: 'TIMEOUT',
@@ -316,7 +284,7 @@ export const DISPATCH: { readonly [T in MessageTypeName]: Row<T> } = {
     sender: 'participant',
     showsConversation: true,
     checks: sessionChecks(ATTACHED),
-    handle: (e, m) => e.onTimeout(m.session, m.body, m.event),
+    handle: (room, m) => onTimeout(room, m.session, m.body, m.event),
   },
   REVEAL: {
     type: 'REVEAL',
@@ -324,7 +292,7 @@ export const DISPATCH: { readonly [T in MessageTypeName]: Row<T> } = {
     sender: 'needed-by-round',
     showsConversation: true,
     checks: [], // onReveal: following the room, the round, the sender, its signature, the body
-    handle: (e, m) => e.onReveal(m.frame, m.event),
+    handle: (room, m) => onReveal(room, m.frame, m.event),
   },
 };
 

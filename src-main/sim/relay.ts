@@ -299,10 +299,15 @@ export function resign(
 ): Uint8Array {
   const parsed = parseFrame(data);
   if (!parsed.ok) throw new Error('resign: not a frame');
-  const engine = c.engine as unknown as {
-    joinAttempts: Map<string, SignKeyPair>;
-    current: { own: { eph: SignKeyPair; next: SignKeyPair | null } | null } | null;
-  };
+  // The engine's room state (room-state.ts) holds the keys; it is not a public member.
+  const engine = (
+    c.engine as unknown as {
+      state: {
+        joinAttempts: Map<string, SignKeyPair>;
+        current: { own: { eph: SignKeyPair; next: SignKeyPair | null } | null } | null;
+      };
+    }
+  ).state;
   const keys: SignKeyPair[] = [...engine.joinAttempts.values()];
   const own = engine.current?.own;
   if (own?.next) keys.push(own.next);

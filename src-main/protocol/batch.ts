@@ -1,0 +1,82 @@
+// Batch admission (docs/PROTOCOL.md "Batch admission"): which pending joiners a batch session
+// admits, when it forms (rule B1), the one-joiner sessions that wait on it, and what a member
+// does when the batch stalls on a silent joiner (rule B4).
+import { MessageType } from './codec';
+import { contribute, frontJoinSession, maybeConfirm, sendTimeout } from './keying';
+import { coveringBatch, limboOnCurrent } from './room-effects';
+import type { Ordered, RoomState } from './room-state';
+import { MAX_BATCH } from './room-state';
+import type { Nick, Seq } from './types';
+import { asSeq, asSid } from './types';
+
+/**
+ * The batch keeps the joiners it formed with while they are still pending and not reported
+ * silent; with fewer than two left there is no batch (the one-joiner sessions carry on).
+ */
+export function normalizeBatch(room: RoomState): void {
+  const pending = new Set(room.pendingJoiners.map((j) => j.nick));
+  for (const n of [...room.unbatchable]) if (!pending.has(n)) room.unbatchable.delete(n);
+  if (!room.batchJoiners) return;
+  const left = room.batchJoiners.filter((n) => pending.has(n) && !room.unbatchable.has(n));
+  room.batchJoiners = left.length >= 2 ? left : null;
+}
+
+/**
+ * Who a batch forming at this event would admit: the pending joiners not reported silent
+ * whose one-joiner session on C has no member's contribution ordered yet (a joiner whose own
+ * session is under way keeps it). Null when a batch is already formed or none can form.
+ */
+export function batchCandidates(room: RoomState): Nick[] | null {
+  const c = room.current;
+  if (!c || room.batchJoiners || room.blame) return null;
+  const live = limboOnCurrent(room).filter((s) => s.kind === 'join');
+  const fresh = room.pendingJoiners
+    .filter((j) => !room.unbatchable.has(j.nick) && !c.indexByNick.has(j.nick))
+    .filter((j) => {
+      const s = live.find((x) => x.joiner === j.nick);
+      return !s || s.shares.every((z, i) => z === null || i === s.joinerIndex);
+    })
+    .map((j) => j.nick);
+  return fresh.length >= 2 ? fresh.slice(0, MAX_BATCH) : null;
+}
+
+/** Confirm the one-joiner sessions whose confirmation waited on a batch no longer covering them. */
+export function releaseBatchHolds(room: RoomState, seq: Seq): void {
+  for (const s of limboOnCurrent(room)) {
+    if (s.kind === 'join' && s.heldForBatch && s.joiner && !coveringBatch(room, s.joiner)) {
+      s.heldForBatch = false;
+      maybeConfirm(room, s, seq);
+    }
+  }
+}
+
+/** Any ordered frame but a JOIN_REQUEST from a member of the current session (not leaving). */
+export function batchTrigger(room: RoomState, event: Ordered): boolean {
+  if (room.mode !== 'attached' || event.kind !== 'message') return false;
+  const c = room.current;
+  if (!c?.indexByNick.has(event.nick) || room.pendingLeavers.has(event.nick)) return false;
+  return event.data[1] !== MessageType.JOIN_REQUEST;
+}
+
+/**
+ * Our batch timer fired before the batch was confirmed: report its silent joiners (members
+ * only), so that the batch forms again without them at that ordered event, and let the
+ * one-joiner sessions go ahead meanwhile (rule B4). A local decision, like the stall timer.
+ */
+export function onBatchStall(room: RoomState, sid: string): void {
+  const batch = room.sessions.get(asSid(sid));
+  if (!batch || batch.kind !== 'batch' || batch.status !== 'in-limbo') return;
+  if (batch.parent !== room.current?.sid || batch.stalled) return;
+  batch.stalled = true;
+  const sharesIn = batch.allShares();
+  const silent = batch.joiners.filter((n) => {
+    const i = batch.indexByNick.get(n) as number;
+    return !batch.shares[i] || (sharesIn && !batch.confirmed[i]);
+  });
+  for (const n of silent) room.slowJoiners.add(n);
+  sendTimeout(room, batch, silent, false, true);
+  const seq = asSeq(room.lastSeq);
+  releaseBatchHolds(room, seq);
+  const front = frontJoinSession(room);
+  if (front?.deferred) contribute(room, front, seq);
+}
