@@ -22,7 +22,11 @@ export type JoinPhase =
   | 'authenticating'
   | 'founding-room'
   | 'member'
-  | 'left';
+  | 'left'
+  /** Our request is a knock: waiting for a member to let us in. */
+  | 'knocking'
+  /** The room refused our request (declined, or invitation only). */
+  | 'refused';
 export type ConnectionState = 'connecting' | 'connected' | 'reconnecting' | 'offline';
 
 /**

@@ -65,6 +65,16 @@ export function engineEventLine(e: AppEvent): Line | null {
       return { event: 'join-phase', phase: e.phase, detail: e.detail };
     case 'warning':
       return { event: 'warning', code: e.code, message: e.message };
+    case 'admission':
+      return {
+        event: 'admission',
+        policy: e.admission.policy,
+        knocks: e.admission.knocks.map((k) => ({ ...k })),
+        change: e.change,
+        seq: e.seq,
+      };
+    case 'refused':
+      return { event: 'refused', reason: e.reason, message: e.message };
     case 'progress':
     case 'log':
       return null;

@@ -87,7 +87,9 @@ export async function createClientRuntime(opts: RuntimeOptions): Promise<ClientR
     files,
     ...(opts.engine ? { engine: opts.engine } : {}),
     ...(opts.relayToken ? { relayToken: opts.relayToken } : {}),
-    engineDefaults: () => ({ rekeyIntervalMs: settings.rekeyIntervalMs() }),
+    // Rooms this runtime founds stay open until the hosts choose a policy (docs/PROTOCOL.md
+    // "Admission policy"); `engine.admission` overrides it.
+    engineDefaults: () => ({ rekeyIntervalMs: settings.rekeyIntervalMs(), admission: 'open' }),
     giveUpAfterMs: opts.giveUpAfterMs ?? DEFAULT_GIVE_UP_MS,
   });
   const handlers = bindApiHandlers({

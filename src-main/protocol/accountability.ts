@@ -7,7 +7,7 @@ import { CryptoError } from './crypto';
 import { authToken, ringSecret, tripleDhFromEphemerals, xor } from './derive';
 import type { BlameCause, BlameRoundCause } from './events';
 import { sendTimeout } from './keying';
-import { departure, reconcile, releaseHeld } from './membership';
+import { reconcile, releaseHeld } from './membership';
 import {
   arm,
   cancel,
@@ -246,7 +246,7 @@ export function blameParticipant(
   warn(room, 'blame', message, seq);
   emit(room, { type: 'blame', nick, cause, message, sid: round.sid, seq, removed: true });
   room.pendingJoiners = room.pendingJoiners.filter((j) => j.nick !== nick);
-  if (member) departure(room, nick, 'blamed', seq, at);
+  if (member) room.ops.departure(room, nick, 'blamed', seq, at);
 }
 
 /** A joiner, or the lt of a former cheater, refused for the life of the room. */

@@ -29,6 +29,12 @@ export const MessageType = {
   REKEY: 8,
   TIMEOUT: 9,
   REVEAL: 10,
+  // Admission (docs/PROTOCOL.md "Admission policy").
+  POLICY: 11,
+  ADMIT: 12,
+  DECLINE: 13,
+  INVITE: 14,
+  NOTICE: 15,
 } as const;
 export type MessageTypeName = keyof typeof MessageType;
 export type MessageTypeCode = (typeof MessageType)[MessageTypeName];
@@ -139,8 +145,35 @@ const nickSchema = v.pipe(
 const indexSchema = v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(4095));
 const tokenList = v.pipe(v.array(v.union([bytes32, v.null()])), v.maxLength(4096));
 
+/** A room's admission policy (docs/PROTOCOL.md "Admission policy"). */
+export const ADMISSION_POLICIES = ['open', 'knock', 'invite'] as const;
+export type AdmissionPolicy = (typeof ADMISSION_POLICIES)[number];
+const policySchema = v.picklist(ADMISSION_POLICIES);
+const seqSchema = v.pipe(
+  v.number(),
+  v.integer(),
+  v.minValue(0),
+  v.maxValue(Number.MAX_SAFE_INTEGER),
+);
+/** Why a joiner's request was refused, as a NOTICE tells it (a code, never free text). */
+export const REFUSAL_REASONS = [
+  'invite-only',
+  'invite-unknown',
+  'invite-used',
+  'invite-expired',
+  'invite-bad-signature',
+  'too-many-knocks',
+] as const;
+export type RefusalReason = (typeof REFUSAL_REASONS)[number];
+
 export const bodySchemas = {
-  JOIN_REQUEST: v.strictObject({ nick: nickSchema, lt: bytes32, eph: bytes32 }),
+  JOIN_REQUEST: v.strictObject({
+    nick: nickSchema,
+    lt: bytes32,
+    eph: bytes32,
+    /** An invite's proof: its public key and its signature over the request (admission). */
+    invite: v.optional(v.strictObject({ key: bytes32, sig: bytesOf(64) })),
+  }),
   PARTICIPANTS_INFO: v.strictObject({
     index: indexSchema,
     parent: bytes32,
@@ -164,6 +197,8 @@ export const bodySchemas = {
     next: bytes32,
     /** Present only on the confirmation that founds a one-person room. */
     genesis: v.optional(v.strictObject({ nick: nickSchema, lt: bytes32, eph: bytes32 })),
+    /** The founding admission policy, on a genesis only; absent means open (older rooms). */
+    policy: v.optional(policySchema),
   }),
   CHAT: v.strictObject({
     index: indexSchema,
@@ -196,6 +231,21 @@ export const bodySchemas = {
     secret: bytesOf(32),
     session: v.optional(bytes32),
     next: v.optional(bytes32),
+  }),
+  /** A member sets the room's policy; `prev` is the seq of the policy it replaces (0: founding). */
+  POLICY: v.strictObject({ index: indexSchema, policy: policySchema, prev: seqSchema }),
+  /** A member lets a knock in: the knock's nick, LT key and the seq it was recorded at. */
+  ADMIT: v.strictObject({ index: indexSchema, nick: nickSchema, lt: bytes32, knock: seqSchema }),
+  DECLINE: v.strictObject({ index: indexSchema, nick: nickSchema, lt: bytes32, knock: seqSchema }),
+  /** A member announces an invite's public key; `expires` is a relay time in ms. */
+  INVITE: v.strictObject({ index: indexSchema, key: bytes32, expires: v.optional(seqSchema) }),
+  /** The answering member tells a joiner what became of its request (it changes no state). */
+  NOTICE: v.strictObject({
+    index: indexSchema,
+    nick: nickSchema,
+    lt: bytes32,
+    status: v.picklist(['knocking', 'refused']),
+    reason: v.optional(v.picklist(REFUSAL_REASONS)),
   }),
 } as const;
 

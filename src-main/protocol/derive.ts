@@ -252,3 +252,18 @@ export function safetyNumber(crypto: Crypto, a: Uint8Array, b: Uint8Array): stri
   const [x, y] = compareBytes(a, b) <= 0 ? [a, b] : [b, a];
   return `${fingerprint(crypto, x)} ${fingerprint(crypto, y)}`;
 }
+
+/**
+ * What an invite key signs for one join request (docs/PROTOCOL.md "Admission policy"): the
+ * invite's own public key, the joiner's identity and its join ephemeral, so a proof seen on the
+ * wire admits that request and no other identity.
+ */
+export function inviteUse(
+  crypto: Crypto,
+  inviteKey: Uint8Array,
+  nick: string,
+  lt: Uint8Array,
+  eph: Uint8Array,
+): Uint8Array {
+  return crypto.hash('invite-use', inviteKey, encodeU(crypto, nick as Nick, lt), eph);
+}

@@ -7,9 +7,11 @@
 import type { Body, MessageTypeName, ParsedFrame, VerifiedFrame } from './codec';
 import { decodeBody, verifyFrame } from './codec';
 import { onReveal } from './accountability';
+import type { AdmissionType } from './admission';
+import { onAdmissionDetached, onAdmissionMessage, onGenesisConfirmation } from './admission';
 import { onChat } from './chat';
 import { onTimeout } from './eviction';
-import { onGenesisConfirmation, onJoinRequest } from './joining';
+import { onJoinRequest } from './joining';
 import { onConfirmation, onContribution, onJoinerAuth } from './keying';
 import { onLeave, onRekey } from './membership';
 import type { DropReason, MessageEvent, RoomState } from './room-state';
@@ -150,6 +152,17 @@ export const SESSION_ALIVE_OR_LEAVE_IN_FLIGHT = check(
   'ignored: dead session',
   (room, m) => (m.session as Session).status !== 'dead' || m.session === room.previousCurrent,
 );
+
+/**
+ * Before it follows the room, a joiner reads a NOTICE or DECLINE that names it, unverified
+ * (`onAdmissionDetached`): it cannot know the members' keys yet (docs/PROTOCOL.md "Admission
+ * policy", rule 5).
+ */
+export const ATTACHED_OR_NOTICE: Check = {
+  name: 'following-the-room-or-notice',
+  fails: 'the outcome of onAdmissionDetached',
+  run: (room, m) => (attached(room) ? undefined : onAdmissionDetached(room, m.frame, m.event)),
+};
 
 /** The body decodes against its type's schema (codec.ts): the codec's reason otherwise. */
 export const BODY: Check = {
@@ -294,7 +307,26 @@ export const DISPATCH: { readonly [T in MessageTypeName]: Row<T> } = {
     checks: [], // onReveal: following the room, the round, the sender, its signature, the body
     handle: (room, m) => onReveal(room, m.frame, m.event),
   },
+  // Admission (docs/PROTOCOL.md "Admission policy"): signed in the current session, or in the
+  // previous current one by a member of the current one (in flight, as LEAVE); the handler
+  // (`onAdmissionMessage`) checks that and that the sender is not leaving.
+  POLICY: admissionRow('POLICY', ATTACHED),
+  ADMIT: admissionRow('ADMIT', ATTACHED),
+  DECLINE: admissionRow('DECLINE', ATTACHED_OR_NOTICE),
+  INVITE: admissionRow('INVITE', ATTACHED),
+  NOTICE: admissionRow('NOTICE', ATTACHED_OR_NOTICE),
 };
+
+function admissionRow<T extends AdmissionType>(type: T, leading: Check): SessionRow<T> {
+  return {
+    type,
+    session: 'current-or-previous',
+    sender: 'participant',
+    showsConversation: true,
+    checks: sessionChecks(leading, SESSION_ALIVE_OR_LEAVE_IN_FLIGHT),
+    handle: (room, m) => onAdmissionMessage(room, m.session, type, m.body, m.event),
+  };
+}
 
 /**
  * The row of a parsed frame's type. A session row's handler reads what its checks established

@@ -5,15 +5,27 @@
 //
 // The engine is modules of functions over one explicit `RoomState` (room-state.ts), one concern
 // per file (docs/ARCHITECTURE.md "The engine"). This class only holds the state, routes each
-// input to its module, and wires `EngineOps`: the calls a lower module makes into a higher one,
-// so that no two modules import each other.
+// input to its module, and wires `EngineOps`: the calls a lower module makes into a higher one
+// (or into a step that admission.ts extends), so that no two modules import each other.
 import { openBlame, revealerGone } from './accountability';
+import {
+  admissionGate,
+  admissionView,
+  departure,
+  exportState,
+  genesisExtras,
+  importState,
+  makeCurrent,
+  onAdmissionCommand,
+  requestExtras,
+  restoreRollback,
+} from './admission';
 import { sendChat } from './chat';
 import { parseFrame } from './codec';
 import { dispatchRow, participantIn } from './dispatch';
-import type { Effect, EngineInput, JoinPhase } from './events';
+import type { AdmissionView, Effect, EngineInput, JoinPhase } from './events';
 import { sendGenesis, sendJoinRequest } from './joining';
-import { makeCurrent, sendLeave, sendRekey } from './membership';
+import { sendLeave, sendRekey } from './membership';
 import { onOrdered } from './ordered';
 import { isMember } from './room-effects';
 import { announceRestored, restoreSnapshot, toSnapshot } from './room-snapshot';
@@ -22,7 +34,6 @@ import { newRoomState } from './room-state';
 import type { Session } from './session';
 import { decodeSnapshot } from './snapshot';
 import { onTimer, rearmTimers } from './timers';
-import { exportState } from './transfer';
 import type { Nick, SignKeyPair, Sid } from './types';
 import { asSid, toHex } from './types';
 
@@ -32,12 +43,18 @@ export type { EngineConfig } from './room-state';
 const OPS: EngineOps = {
   onOrdered,
   makeCurrent,
+  departure,
   exportState,
+  importState,
+  restoreRollback,
   sendGenesis,
   sendJoinRequest,
   sendChat,
   openBlame,
   revealerGone,
+  admissionGate,
+  genesisExtras,
+  requestExtras,
 };
 
 export class RoomEngine {
@@ -69,6 +86,12 @@ export class RoomEngine {
         break;
       case 'rekey':
         sendRekey(room);
+        break;
+      case 'set-policy':
+      case 'admit':
+      case 'decline':
+      case 'announce-invite':
+        onAdmissionCommand(room, input);
         break;
       case 'restored':
         rearmTimers(room);
@@ -115,6 +138,11 @@ export class RoomEngine {
   get pending(): { joiners: Nick[]; leavers: Nick[] } {
     const room = this.state;
     return { joiners: room.pendingJoiners.map((j) => j.nick), leavers: [...room.pendingLeavers] };
+  }
+
+  /** The room's admission state as the UI shows it. */
+  get admissionView(): AdmissionView {
+    return admissionView(this.state);
   }
 
   /** Our long-term identity (tests and adversaries read it; never sent as a secret). */

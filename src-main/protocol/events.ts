@@ -1,5 +1,6 @@
 // What the engine consumes and what it asks its host to do. The engine performs no I/O: every
 // input arrives here, every output leaves as an Effect.
+import type { AdmissionPolicy, RefusalReason } from './codec';
 import type { Nick, Seq, Sid } from './types';
 import type { SessionStatus } from './transitions';
 
@@ -13,6 +14,12 @@ export type EngineInput =
   | { kind: 'send-chat'; text: string; at: number; id?: string; attachment?: Uint8Array }
   | { kind: 'leave'; at: number }
   | { kind: 'rekey'; at: number }
+  /** Admission commands of a member (docs/PROTOCOL.md "Admission policy"); each sends one message. */
+  | { kind: 'set-policy'; policy: AdmissionPolicy; at: number }
+  | { kind: 'admit'; nick: Nick; knock: number; at: number }
+  | { kind: 'decline'; nick: Nick; knock: number; at: number }
+  /** Announce an invite's public key (the host keeps the secret and puts it in the invite). */
+  | { kind: 'announce-invite'; key: Uint8Array; expires?: number; at: number }
   /** After restoring from a snapshot: re-arm the timers the previous process had armed. */
   | { kind: 'restored'; at: number };
 
@@ -34,7 +41,33 @@ export interface Progress {
 export type SessionKind = 'genesis' | 'join' | 'batch' | 'leave' | 'rekey';
 
 export type JoinPhase =
-  'requesting' | 'waiting-for-members' | 'authenticating' | 'founding-room' | 'member' | 'left';
+  | 'requesting'
+  | 'waiting-for-members'
+  | 'authenticating'
+  | 'founding-room'
+  | 'member'
+  | 'left'
+  /** Our request is a knock: a member has to let us in. */
+  | 'knocking'
+  /** The room refused our request (declined, or invitation only): we stop asking. */
+  | 'refused';
+
+/** A request waiting for a member's answer, as members see it. */
+export interface KnockView {
+  nick: Nick;
+  /** The long-term key's fingerprint, as the verify dialog shows it. */
+  fingerprint: string;
+  /** The seq the knock was recorded at: ADMIT and DECLINE name it. */
+  seq: Seq;
+}
+
+/** The room's admission state, derived by every client from the ordered stream. */
+export interface AdmissionView {
+  policy: AdmissionPolicy;
+  knocks: KnockView[];
+  /** Announced invites not yet used. */
+  invites: number;
+}
 
 export type AppEvent =
   | {
@@ -91,7 +124,14 @@ export type AppEvent =
   | { type: 'chat-held'; id?: string; text: string; reason: string }
   | { type: 'chat-released'; id?: string; sid: Sid }
   | { type: 'chat-failed'; id?: string; text: string; reason: string }
-  | { type: 'log'; seq: Seq; eventType: string; size: number; outcome: string };
+  | { type: 'log'; seq: Seq; eventType: string; size: number; outcome: string }
+  /**
+   * The admission state changed (policy, knocks, invites) at `seq`; `change` says what, e.g.
+   * "bob asks to join", "alice admitted bob", "carol set the room to invite only".
+   */
+  | { type: 'admission'; admission: AdmissionView; change: string; seq: Seq }
+  /** Why our own request was refused (the joiner's side). */
+  | { type: 'refused'; reason: RefusalReason | 'declined'; by?: Nick; message: string };
 
 /** Why a blame round opened: shares that do not add up, a member's veto, a joiner's complaint. */
 export type BlameRoundCause = 'inconsistent-shares' | 'veto' | 'complaint';

@@ -4,7 +4,7 @@
 import { onComplaint, onVeto, revealerGone } from './accountability';
 import { blameSentence } from './blame-text';
 import type { Body } from './codec';
-import { departure, reconcile } from './membership';
+import { reconcile } from './membership';
 import { emit, warn } from './room-effects';
 import type { BlameRound, MessageEvent, RoomState } from './room-state';
 import { isRoundJoiner } from './room-state';
@@ -120,5 +120,5 @@ function evict(
     seq: event.seq,
     removed: true,
   });
-  departure(room, accused, 'evicted', event.seq, event.at);
+  room.ops.departure(room, accused, 'evicted', event.seq, event.at);
 }

@@ -1,5 +1,5 @@
-// The joiner's side: join requests, accepting a join request (the pending list), and founding
-// a room alone (PROTOCOL.md rule 5).
+// The joiner's side: join requests, accepting a join request (the admission gate, then the
+// pending list), and founding a room alone (PROTOCOL.md rule 5).
 import { isBanned } from './accountability';
 import type { ParsedFrame } from './codec';
 import { decodeBody, encodeFrame, verifyFrame } from './codec';
@@ -20,9 +20,15 @@ export function newJoinEph(room: RoomState): SignKeyPair {
 
 export function sendJoinRequest(room: RoomState): void {
   const eph = newJoinEph(room);
-  const body = { nick: room.nick, lt: room.identity.publicKey, eph: eph.publicKey };
+  const body = {
+    nick: room.nick,
+    lt: room.identity.publicKey,
+    eph: eph.publicKey,
+    ...room.ops.requestExtras(room, room.nick, eph.publicKey),
+  };
   send(room, encodeFrame(room.crypto, 'JOIN_REQUEST', null, body, eph.secretKey));
-  setPhase(room, 'requesting', 'join request sent');
+  // A knock waits for a member: a retry does not make it "requesting" again.
+  if (room.phase !== 'knocking') setPhase(room, 'requesting', 'join request sent');
   arm(room, 'join-retry', room.joinRetryMs);
 }
 
@@ -41,7 +47,10 @@ export function onJoinRequest(
   }
   if (room.pendingJoiners.some((j) => j.nick === event.nick)) return 'ignored: duplicate request';
   if (isBanned(room, event.nick, body.value.lt)) return 'ignored: blamed in this room';
-  room.pendingJoiners.push({ ...body.value, nick: event.nick, seq: event.seq });
+  const gate = room.ops.admissionGate(room, body.value, event);
+  if (gate !== null) return gate;
+  const { lt, eph } = body.value;
+  room.pendingJoiners.push({ nick: event.nick, lt, eph, seq: event.seq });
   reconcile(room, event.seq, event.at, { kind: 'created', detail: `join of ${event.nick}` });
   return 'accepted';
 }
@@ -63,7 +72,13 @@ export function sendGenesis(room: RoomState): void {
   const conf = confirmation(room.crypto, sk, sidBytes, self, EMPTY);
   const next = room.crypto.signKeyPair();
   room.genesisKeys.set(toHex(sidBytes), { eph, sk, next });
-  const body = { index: 0, conf, next: next.publicKey, genesis: self };
+  const body = {
+    index: 0,
+    conf,
+    next: next.publicKey,
+    genesis: self,
+    ...room.ops.genesisExtras(room),
+  };
   send(room, encodeFrame(room.crypto, 'SESSION_CONFIRMATION', sidBytes, body, eph.secretKey));
   setPhase(room, 'founding-room', 'no one else is here: founding the room');
 }

@@ -321,7 +321,7 @@ export function onLeave(room: RoomState, session: Session, event: MessageEvent):
   }
   if (!room.current?.indexByNick.has(event.nick)) return 'ignored: not a member';
   if (room.pendingLeavers.has(event.nick)) return 'ignored: already leaving';
-  departure(room, event.nick, 'left', event.seq, event.at);
+  room.ops.departure(room, event.nick, 'left', event.seq, event.at);
   return 'accepted';
 }
 

@@ -6,7 +6,7 @@ import { historyNext } from './derive';
 import type { Incoming } from './dispatch';
 import { dispatchRow } from './dispatch';
 import { attachEmpty, sendGenesis, sendJoinRequest } from './joining';
-import { departure, formBatch } from './membership';
+import { formBatch } from './membership';
 import { emit, warn } from './room-effects';
 import type { DropReason, MessageEvent, Ordered, RoomState } from './room-state';
 import { EMPTY, MAX_BUFFER } from './room-state';
@@ -89,7 +89,7 @@ export function applyOrdered(room: RoomState, event: Ordered): string {
         room.joinRetries = 0;
       }
       if (room.mode !== 'attached') return 'accepted';
-      departure(room, event.nick, 'disconnected', event.seq, event.at);
+      room.ops.departure(room, event.nick, 'disconnected', event.seq, event.at);
       return 'accepted';
     case 'message':
       return onMessage(room, event);

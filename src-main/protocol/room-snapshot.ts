@@ -1,5 +1,6 @@
 // A room state to and from snapshot.ts's format: everything needed to resume after a crash,
 // secrets included (the store encrypts it). The bytes must not change for the same state.
+import { admissionSnapshot, announceAdmission, restoreAdmission } from './admission';
 import type { JoinPhase } from './events';
 import { emit, emitSession } from './room-effects';
 import type { Ordered, RoomState } from './room-state';
@@ -42,6 +43,7 @@ export function toSnapshot(room: RoomState): Uint8Array {
     banned: room.banned.map((b) => ({ nick: b.nick, lt: b.lt })),
     ...(room.batchJoiners ? { batchJoiners: [...room.batchJoiners] } : {}),
     ...(room.unbatchable.size ? { unbatchable: [...room.unbatchable] } : {}),
+    ...(admissionSnapshot(room) ? { admission: admissionSnapshot(room) } : {}),
     ...(room.blame
       ? {
           blame: {
@@ -82,6 +84,7 @@ export function restoreSnapshot(room: RoomState, x: EngineSnapshot): void {
   room.banned = (x.banned ?? []).map((b) => ({ nick: b.nick as Nick, lt: b.lt }));
   room.batchJoiners = x.batchJoiners ? (x.batchJoiners as Nick[]) : null;
   room.unbatchable = new Set((x.unbatchable ?? []) as Nick[]);
+  restoreAdmission(room, x.admission);
   if (x.blame) {
     const b = x.blame;
     room.blame = {
@@ -106,5 +109,6 @@ export function restoreSnapshot(room: RoomState, x: EngineSnapshot): void {
 export function announceRestored(room: RoomState): void {
   const seq = asSeq(room.lastSeq);
   for (const s of room.sessions.values()) if (s.status !== 'dead') emitSession(room, s, seq, true);
+  announceAdmission(room);
   emit(room, { type: 'join-phase', phase: room.phase, detail: 'restored' });
 }

@@ -1,9 +1,10 @@
 // The room engine's whole state, in one explicit object (docs/ARCHITECTURE.md "The engine"):
 // every module of the engine (keying.ts, batch.ts, membership.ts, accountability.ts,
-// eviction.ts, joining.ts, transfer.ts, chat.ts, ordered.ts, timers.ts) is a set of functions
-// over a `RoomState`, pushing their effects into `room.effects`. What a lower module
+// eviction.ts, joining.ts, transfer.ts, chat.ts, admission.ts, ordered.ts, timers.ts) is a set of
+// functions over a `RoomState`, pushing their effects into `room.effects`. What a lower module
 // calls in a higher one goes through `room.ops` (`EngineOps`, wired once in engine.ts), so that
 // no two modules import each other. Types and the constructor only: no behaviour lives here.
+import type { AdmissionPolicy, Body } from './codec';
 import type { Crypto } from './crypto';
 import type { BlameRoundCause, Effect, EngineInput, JoinPhase } from './events';
 import type { Session } from './session';
@@ -26,6 +27,10 @@ export interface EngineConfig {
   drainMs?: number;
   /** How long a join session behind the front waits before we contribute to it anyway. */
   stallMs?: number;
+  /** The policy a room this client founds starts with (docs/PROTOCOL.md "Admission policy"). */
+  admission?: AdmissionPolicy;
+  /** The one-time admission secret (an Ed25519 seed) of the invite this client joins with. */
+  inviteSeed?: Uint8Array;
 }
 
 export type Mode = 'idle' | 'detached' | 'attached' | 'gone';
@@ -69,6 +74,47 @@ export function isRoundJoiner(round: BlameRound, nick: Nick): boolean {
   return round.joiners ? round.joiners.includes(nick) : round.joiner === nick;
 }
 
+export interface Knock {
+  nick: Nick;
+  lt: Uint8Array;
+  /** The join ephemeral of its latest request (a retry renews it). */
+  eph: Uint8Array;
+  /** The seq the knock was first recorded at; ADMIT and DECLINE name it. */
+  seq: number;
+}
+
+export interface AnnouncedInvite {
+  key: Uint8Array;
+  by: Nick;
+  seq: number;
+  /** Relay time in ms after which it no longer admits anyone, or null. */
+  expires: number | null;
+  /** The identity that used it first: only that identity may use it again (its retries). */
+  usedBy: { nick: Nick; lt: Uint8Array } | null;
+}
+
+/** The room's admission state (docs/PROTOCOL.md "Admission policy"; admission.ts). */
+export interface AdmissionState {
+  policy: AdmissionPolicy;
+  /** The seq of the POLICY message in force, 0 for the founding policy. */
+  policySeq: number;
+  /** Set once a genesis (or a state transfer) fixed the policy: a re-founding keeps it. */
+  founded: boolean;
+  knocks: Knock[];
+  invites: AnnouncedInvite[];
+  /** Keys of invites whose user got in: never announced again. */
+  spent: Uint8Array[];
+}
+
+export const defaultAdmission = (): AdmissionState => ({
+  policy: 'open',
+  policySeq: 0,
+  founded: false,
+  knocks: [],
+  invites: [],
+  spent: [],
+});
+
 export type Ordered = Extract<EngineInput, { seq: Seq }>;
 export type MessageEvent = Extract<Ordered, { kind: 'message' }>;
 export type DropReason = string;
@@ -87,16 +133,22 @@ export const MAX_DEAD_SESSIONS = 64;
 export const MAX_BATCH = 64;
 
 /**
- * What a module calls in a module above it, wired once in engine.ts. Each takes the room first,
- * like every function of the engine.
+ * What a module calls in a module above it (or a step that admission.ts extends), wired once
+ * in engine.ts. Each takes the room first, like every function of the engine.
  */
 export interface EngineOps {
   /** ordered.ts: one ordered event (a state transfer replays the buffer through it). */
   onOrdered(room: RoomState, event: Ordered): void;
-  /** membership.ts: rule 3's winner becomes current. */
+  /** membership.ts, then admission.ts (spent invites): rule 3's winner becomes current. */
   makeCurrent(room: RoomState, winner: Session, seq: Seq, at: number): void;
-  /** transfer.ts: the public state a sponsor sends. */
+  /** admission.ts (a knocker stops asking), then membership.ts. */
+  departure(room: RoomState, nick: Nick, how: Departure, seq: Seq, at: number): void;
+  /** transfer.ts, then admission.ts: the public state a sponsor sends. */
   exportState(room: RoomState, seq: Seq): PublicState;
+  /** transfer.ts, then admission.ts. */
+  importState(room: RoomState, state: PublicState): string;
+  /** transfer.ts, then admission.ts. */
+  restoreRollback(room: RoomState, saved: Rollback): void;
   /** joining.ts */
   sendGenesis(room: RoomState): void;
   /** joining.ts */
@@ -114,6 +166,12 @@ export interface EngineOps {
   ): void;
   /** accountability.ts: a participant that had to reveal is gone. */
   revealerGone(room: RoomState, nick: Nick, seq: Seq, at: number): void;
+  /** admission.ts: a join request from a non-member: null queues it, else the outcome. */
+  admissionGate(room: RoomState, request: Body<'JOIN_REQUEST'>, event: MessageEvent): string | null;
+  /** admission.ts: extra fields of a genesis confirmation (the founding policy). */
+  genesisExtras(room: RoomState): { policy?: AdmissionPolicy };
+  /** admission.ts: extra fields of a join request (an invite's proof). */
+  requestExtras(room: RoomState, nick: Nick, eph: Uint8Array): Partial<Body<'JOIN_REQUEST'>>;
 }
 
 export interface RoomState {
@@ -177,6 +235,11 @@ export interface RoomState {
    * again, so one silent joiner costs the joiners behind it one stall period, not one each.
    */
   readonly slowJoiners: Set<Nick>;
+
+  /** The admission policy, the knocks and the invites (admission.ts). */
+  admission: AdmissionState;
+  /** The invite's key pair, from `config.inviteSeed`, once a request needed it. */
+  inviteKeys: SignKeyPair | null;
 }
 
 /** A room this client has not arrived in yet. */
@@ -220,5 +283,7 @@ export function newRoomState(config: EngineConfig, ops: EngineOps): RoomState {
     genesisKeys: new Map(),
     pairKeyCache: new Map(),
     slowJoiners: new Set(),
+    admission: defaultAdmission(),
+    inviteKeys: null,
   };
 }

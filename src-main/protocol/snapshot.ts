@@ -104,6 +104,25 @@ export const engineSnapshotSchema = v.object({
   banned: v.optional(v.array(v.object({ nick: v.string(), lt: anyBytes }))),
   batchJoiners: v.optional(v.nullable(v.array(v.string()))),
   unbatchable: v.optional(v.array(v.string())),
+  // Added with the admission policy (docs/PROTOCOL.md "Admission policy").
+  admission: v.optional(
+    v.object({
+      policy: v.picklist(['open', 'knock', 'invite']),
+      policySeq: v.number(),
+      founded: v.boolean(),
+      knocks: v.array(v.object({ nick: v.string(), lt: anyBytes, eph: anyBytes, seq: v.number() })),
+      invites: v.array(
+        v.object({
+          key: anyBytes,
+          by: v.string(),
+          seq: v.number(),
+          expires: v.nullable(v.number()),
+          usedBy: v.nullable(v.object({ nick: v.string(), lt: anyBytes })),
+        }),
+      ),
+      spent: v.array(anyBytes),
+    }),
+  ),
   blame: v.optional(
     v.object({
       sid: v.string(),

@@ -2,7 +2,13 @@
 // decisions (which session wins) from the event that created its join session onwards.
 // Everything in it is public: keys here are public keys, never secrets.
 import * as v from 'valibot';
-import { anyBytes, decodeMsgpack, encodeMsgpack, MAX_NICK_BYTES } from './codec';
+import {
+  ADMISSION_POLICIES,
+  anyBytes,
+  decodeMsgpack,
+  encodeMsgpack,
+  MAX_NICK_BYTES,
+} from './codec';
 
 const bytes32 = v.pipe(
   anyBytes,
@@ -13,6 +19,30 @@ const nick = v.pipe(
   v.check((s) => s.length > 0 && new TextEncoder().encode(s).length <= MAX_NICK_BYTES, 'bad nick'),
 );
 const participant = v.strictObject({ nick, lt: bytes32, eph: bytes32 });
+const seqNumber = v.pipe(v.number(), v.integer(), v.minValue(0));
+
+/** The room's admission state (docs/PROTOCOL.md "Admission policy"); absent: open, nothing waiting. */
+const admissionSchema = v.strictObject({
+  policy: v.picklist(ADMISSION_POLICIES),
+  policySeq: seqNumber,
+  knocks: v.pipe(
+    v.array(v.strictObject({ nick, lt: bytes32, eph: bytes32, seq: seqNumber })),
+    v.maxLength(32),
+  ),
+  invites: v.pipe(
+    v.array(
+      v.strictObject({
+        key: bytes32,
+        by: nick,
+        seq: seqNumber,
+        expires: v.nullable(seqNumber),
+        usedBy: v.nullable(v.tuple([nick, bytes32])),
+      }),
+    ),
+    v.maxLength(64),
+  ),
+  spent: v.pipe(v.array(bytes32), v.maxLength(128)),
+});
 
 export const publicStateSchema = v.strictObject({
   seq: v.pipe(v.number(), v.integer(), v.minValue(0)),
@@ -41,6 +71,7 @@ export const publicStateSchema = v.strictObject({
   batch: v.optional(v.pipe(v.array(nick), v.maxLength(4096))),
   /** Pending joiners reported silent in a batch: they go by one-joiner sessions. */
   unbatchable: v.optional(v.pipe(v.array(nick), v.maxLength(4096))),
+  admission: v.optional(admissionSchema),
   limbo: v.array(
     v.strictObject({
       sid: bytes32,

@@ -101,7 +101,12 @@ function onRekeyTimer(room: RoomState): void {
 
 /** After a restart: arm again every timer the restored state calls for. */
 export function rearmTimers(room: RoomState): void {
-  if (!isMember(room) && room.mode !== 'gone' && room.phase !== 'left') {
+  if (
+    !isMember(room) &&
+    room.mode !== 'gone' &&
+    room.phase !== 'left' &&
+    room.phase !== 'refused'
+  ) {
     arm(room, 'join-retry', room.joinRetryMs);
   }
   for (const s of limboOnCurrent(room)) {

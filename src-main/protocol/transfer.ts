@@ -28,20 +28,20 @@ export function tryAttach(
   if (!pj || !room.joinAttempts.has(toHex(pj.eph))) return 'ignored: transfer for someone else';
   // Build the room as of state.seq, check the frame against it, then replay what followed.
   const snapshot = snapshotForRollback(room);
-  const imported = importState(room, state.value);
+  const imported = room.ops.importState(room, state.value);
   if (imported !== 'accepted') {
-    restoreRollback(room, snapshot);
+    room.ops.restoreRollback(room, snapshot);
     return imported;
   }
   const sid = asSid(toHex(frame.sid!));
   const session = room.sessions.get(sid);
   const sender = session?.indexByNick.get(event.nick);
   if (!session || sender === undefined || !session.isJoiner(room.nick)) {
-    restoreRollback(room, snapshot);
+    room.ops.restoreRollback(room, snapshot);
     return 'state-transfer-mismatch';
   }
   if (!verifyFrame(room.crypto, frame, (session.participants[sender] as Participant).eph)) {
-    restoreRollback(room, snapshot);
+    room.ops.restoreRollback(room, snapshot);
     return 'bad-signature';
   }
   const replay = room.buffer.filter((e) => e.seq > state.value.seq);

@@ -87,6 +87,8 @@ export class SimRelay {
       joinRetryMs: 4_000,
       drainMs: 10_000,
       stallMs: 2_000,
+      // The simulator measures the join protocol: its rooms admit everyone (admission policy).
+      admission: 'open',
       ...this.config,
       ...opts.config,
     });

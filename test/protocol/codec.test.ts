@@ -36,6 +36,11 @@ const samples: { [T in MessageTypeName]: Body<T> } = {
   REKEY: { index: 0 },
   TIMEOUT: { index: 1, stalled: b32(14), accused: ['erin', 'frank'], veto: true },
   REVEAL: { index: 2, secret: b32(15), session: b32(16), next: b32(17) },
+  POLICY: { index: 0, policy: 'invite', prev: 7 },
+  ADMIT: { index: 1, nick: 'dave', lt: b32(18), knock: 12 },
+  DECLINE: { index: 1, nick: 'dave', lt: b32(18), knock: 12 },
+  INVITE: { index: 2, key: b32(19), expires: 1_900_000_000_000 },
+  NOTICE: { index: 0, nick: 'dave', lt: b32(18), status: 'refused', reason: 'invite-used' },
 };
 
 describe('codec', () => {

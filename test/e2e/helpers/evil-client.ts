@@ -33,6 +33,7 @@ export async function startEvilClient(
     limboTimeoutMs: 600_000,
     joinRetryMs: 3_000,
     stallMs: 600_000,
+    admission: 'open',
   });
   const events: AppEvent[] = [];
   const timers = new Map<string, ReturnType<typeof setTimeout>>();
