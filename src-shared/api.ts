@@ -76,7 +76,7 @@ export interface PendingMessage {
 
 export interface InviteOffer {
   /** The invite to confirm, or null when the link was refused (error says why). */
-  invite: { relayUrl: string; room: string; token: string | null } | null;
+  invite: { relayUrl: string; room: string; token: string | null; secret?: string } | null;
   error: string | null;
 }
 
@@ -131,6 +131,30 @@ export interface MemberView {
   progress: ProgressCounts | null;
 }
 
+/** Who may enter a room (docs/PROTOCOL.md "Admission policy"). */
+export type AdmissionPolicy = 'open' | 'knock' | 'invite';
+export const ADMISSION_POLICY_NAMES: Record<AdmissionPolicy, string> = {
+  open: 'Open',
+  knock: 'Knock',
+  invite: 'Invite only',
+};
+
+/** Someone asking to join, waiting for a member's answer. */
+export interface KnockView {
+  nick: string;
+  /** The long-term key's fingerprint, as the verify dialog shows it. */
+  fingerprint: string;
+  /** The seq the knock was recorded at (answerKnock names it). */
+  seq: number;
+}
+
+export interface AdmissionView {
+  policy: AdmissionPolicy;
+  knocks: KnockView[];
+  /** Announced invites not yet used. */
+  invites: number;
+}
+
 export interface RoomState {
   id: string;
   room: string;
@@ -159,6 +183,8 @@ export interface RoomState {
   blames: BlameView[];
   /** Our messages waiting for the room to re-key (nothing is sent to a departed member). */
   held: number;
+  /** The room's admission state; null until we follow the room (a joiner waiting outside). */
+  admission: AdmissionView | null;
 }
 
 export interface BlameView {
@@ -214,7 +240,16 @@ export const FILE_PART_BYTES = 512 * 1024;
 
 export interface RoomNotice {
   seq: number;
-  kind: 'joining' | 'joined' | 'left' | 'cannot-read' | 'warning' | 'blame' | 'held';
+  kind:
+    | 'joining'
+    | 'joined'
+    | 'left'
+    | 'cannot-read'
+    | 'warning'
+    | 'blame'
+    | 'held'
+    /** An admission change: a knock, an answer, a policy change, an invite. */
+    | 'admission';
   nick: string | null;
   text: string;
   at: number;
@@ -253,7 +288,25 @@ export interface ApiMethods {
   identity: [null, IdentityInfo | null];
   createIdentity: [null, IdentityInfo];
   listRooms: [null, RoomSummary[]];
-  joinRoom: [{ relayUrl: string; room: string; nick: string; token?: string }, RoomSummary];
+  /**
+   * `admission`: the policy if this client founds the room (default: the host's, knock);
+   * `inviteSecret`: the invite's one-time admission secret (base64url), for an invite-only room.
+   */
+  joinRoom: [
+    {
+      relayUrl: string;
+      room: string;
+      nick: string;
+      token?: string;
+      admission?: AdmissionPolicy;
+      inviteSecret?: string;
+    },
+    RoomSummary,
+  ];
+  /** A member changes the room's admission policy (decided when the relay orders it). */
+  setAdmission: [{ roomId: string; policy: AdmissionPolicy }, null];
+  /** A member lets a knock in (admit) or turns it away; `seq` names the knock. */
+  answerKnock: [{ roomId: string; nick: string; seq: number; admit: boolean }, null];
   leaveRoom: [{ roomId: string }, null];
   /** Retry reaching the relay of a room that gave up (RoomFailure). */
   retryRoom: [{ roomId: string }, null];
@@ -292,7 +345,11 @@ export interface ApiMethods {
     { roomId: string; fileId: string; offset: number },
     { data: string; size: number; mime: string },
   ];
-  createInvite: [{ roomId: string }, { link: string; text: string; hasToken: boolean }];
+  /** In an invite-only room the invite carries a fresh one-time secret (`oneTime`). */
+  createInvite: [
+    { roomId: string },
+    { link: string; text: string; hasToken: boolean; oneTime: boolean },
+  ];
   /** The invite the OS or the host's command line handed the app, once (to confirm). */
   takeInvite: [null, InviteOffer | null];
   getSettings: [null, Settings];
@@ -339,6 +396,8 @@ export const API_METHODS: readonly ApiMethod[] = [
   'readFile',
   'exportAllDebug',
   'createInvite',
+  'setAdmission',
+  'answerKnock',
   'takeInvite',
   'getSettings',
   'updateSettings',

@@ -1,7 +1,9 @@
 // Invites (docs/INVITES.md): what a member hands a teammate so they can ask to join a room. An
 // invite names the relay, the room and, for a token-protected relay, its access token. It holds
 // no key material: whoever holds it can ask to join, and the members see each joiner's
-// fingerprint. Pure code shared by the main process (protocol handler, web host flag) and the
+// fingerprint. An invite to an invite-only room also carries a one-time admission secret (an
+// Ed25519 seed whose public key a member announced in the room; docs/PROTOCOL.md "Admission
+// policy"): it proves the request was invited, and is still no key material of the room. Pure code shared by the main process (protocol handler, web host flag) and the
 // renderer (the "Paste an invite" field); parsing never returns a partial invite.
 
 export const INVITE_VERSION = 1;
@@ -18,13 +20,29 @@ export interface Invite {
   room: string;
   /** The relay's access token, for a token-protected relay. */
   token: string | null;
+  /**
+   * The one-time admission secret of an invite-only room: 32 bytes as unpadded base64url (43
+   * characters). Absent from invites that carry none.
+   */
+  secret?: string;
+}
+
+export const SECRET_LENGTH = 43;
+const SECRET = /^[A-Za-z0-9_-]{43}$/;
+
+/** Checks an invite secret's shape (32 bytes, base64url). Null when it is fine. */
+export function secretProblem(secret: string): string | null {
+  if (!SECRET.test(secret)) return 'the invite secret is malformed (32 bytes in base64url)';
+  // 43 characters hold 258 bits: the last character's low 2 bits must be zero.
+  if (!/[AEIMQUYcgkosw048]$/.test(secret)) return 'the invite secret is malformed';
+  return null;
 }
 
 export type InviteParse = { ok: true; invite: Invite } | { ok: false; error: string };
 
 const CONTROL = /[\p{Cc}\p{Cf}\u2028\u2029]/u;
 const TOKEN = /^[\x21-\x7e]+$/;
-const KNOWN = new Set(['v', 'relay', 'room', 'token']);
+const KNOWN = new Set(['v', 'relay', 'room', 'token', 'secret']);
 
 function enc(value: string): string {
   return encodeURIComponent(value);
@@ -38,6 +56,7 @@ export function inviteLink(invite: Omit<Invite, 'version'>): string {
     `room=${enc(invite.room)}`,
   ];
   if (invite.token) parts.push(`token=${enc(invite.token)}`);
+  if (invite.secret) parts.push(`secret=${enc(invite.secret)}`);
   return `${INVITE_PREFIX}${parts.join('&')}`;
 }
 
@@ -144,5 +163,19 @@ export function parseInvite(text: unknown): InviteParse {
     const tokenError = tokenProblem(token);
     if (tokenError) return fail(tokenError);
   }
-  return { ok: true, invite: { version: INVITE_VERSION, relayUrl, room, token: token ?? null } };
+  const secret = params.get('secret');
+  if (secret !== undefined) {
+    const secretError = secretProblem(secret);
+    if (secretError) return fail(secretError);
+  }
+  return {
+    ok: true,
+    invite: {
+      version: INVITE_VERSION,
+      relayUrl,
+      room,
+      token: token ?? null,
+      ...(secret !== undefined ? { secret } : {}),
+    },
+  };
 }

@@ -12,7 +12,12 @@ import type {
 } from '../../src-shared/api';
 import { safetyNumber } from '../protocol/derive';
 import type { MessageRecord } from '../store';
-import { relayUrlProblem, roomNameProblem, tokenProblem } from '../../src-shared/invite';
+import {
+  relayUrlProblem,
+  roomNameProblem,
+  secretProblem,
+  tokenProblem,
+} from '../../src-shared/invite';
 import { ApiFailure } from './errors';
 import type { ApiContext } from './api-context';
 import type { Profile } from './profile';
@@ -27,7 +32,18 @@ type HandlerTable = { [M in ApiMethod]: Handler<M> };
 const NICK = /^[^\p{Cc}\s][^\p{Cc}]{0,63}$/u;
 const MAX_MESSAGE_BYTES = 16 * 1024;
 
-function checkJoinArgs({ relayUrl, room, nick, token }: ApiArg<'joinRoom'>): void {
+function checkJoinArgs({
+  relayUrl,
+  room,
+  nick,
+  token,
+  admission,
+  inviteSecret,
+}: ApiArg<'joinRoom'>): void {
+  if (admission !== undefined && !['open', 'knock', 'invite'].includes(admission))
+    throw new ApiFailure('BAD_ARGUMENT', 'the admission policy is open, knock or invite');
+  const secretError = inviteSecret === undefined ? null : secretProblem(inviteSecret);
+  if (secretError) throw new ApiFailure('BAD_ARGUMENT', secretError);
   if (!NICK.test(nick))
     throw new ApiFailure('BAD_ARGUMENT', 'a nickname is 1-64 characters, no control characters');
   const problem =
@@ -69,7 +85,7 @@ const roomHandlers = {
   joinRoom: async ({ profile, rooms, bus }, arg) => {
     profile.requireIdentity();
     checkJoinArgs(arg);
-    const { relayUrl, room, nick, token } = arg;
+    const { relayUrl, room, nick, token, admission, inviteSecret } = arg;
     const store = profile.store;
     // The relay is remembered (settings list it), with the token when one is given.
     store.saveRelay(relayUrl, token);
@@ -80,7 +96,12 @@ const roomHandlers = {
     }
     let record = store.upsertRoom({ relayUrl, name: room, nick });
     if (record.state === 'left') record = store.rejoinRoom(record.id, 'joined again by the user');
-    const runner = rooms.start(record);
+    const runner = rooms.start(record, {
+      ...(admission ? { admission } : {}),
+      ...(inviteSecret
+        ? { inviteSeed: new Uint8Array(Buffer.from(inviteSecret, 'base64url')) }
+        : {}),
+    });
     bus.emit({ type: 'rooms-changed', rooms: rooms.list() });
     return rooms.summary(runner);
   },

@@ -1,5 +1,5 @@
 // The headless client: `npm run client -- --relay URL --room NAME --nick NICK [--data DIR]
-// [--passphrase-env VAR] [--verify-threads N]`. Commands arrive as JSON lines on stdin, events
+// [--passphrase-env VAR] [--verify-threads N] [--admission open|knock|invite]`. Commands arrive as JSON lines on stdin, events
 // leave as JSON lines on stdout, logs go to stderr. Bad commands get an `error` event and the client keeps running.
 import { homedir } from 'node:os';
 import { join } from 'node:path';
@@ -7,6 +7,7 @@ import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import * as v from 'valibot';
 import { cryptoBackendFromEnv } from '../host/crypto-choice';
+import type { AdmissionPolicy } from '../../src-shared/api';
 import { engineEventLine, sessionLine } from './cli-lines';
 import { ApiFailure } from './errors';
 import type { ClientRuntime } from './runtime';
@@ -26,6 +27,8 @@ const { values } = parseArgs({
     'join-retry-ms': { type: 'string' },
     'fast-kdf': { type: 'boolean', default: false },
     'verify-threads': { type: 'string' },
+    /** The policy of a room this client founds: open, knock (default) or invite. */
+    admission: { type: 'string' },
   },
 });
 
@@ -54,6 +57,15 @@ const verifyThreads = number(values['verify-threads']);
 if (verifyThreads !== undefined && !isVerifyThreads(verifyThreads)) {
   fatal('BAD_ARGUMENT', '--verify-threads takes a whole number from 0 to 64');
 }
+const admission = values.admission;
+if (
+  admission !== undefined &&
+  admission !== 'open' &&
+  admission !== 'knock' &&
+  admission !== 'invite'
+) {
+  fatal('BAD_ARGUMENT', '--admission takes open, knock or invite');
+}
 const limbo = number(values['limbo-timeout-ms']);
 const retry = number(values['join-retry-ms']);
 
@@ -69,6 +81,7 @@ try {
     // A script's client keeps trying its relay (the app gives up and offers Retry instead).
     giveUpAfterMs: 0,
     ...(verifyThreads !== undefined ? { verifyThreads } : {}),
+    ...(admission !== undefined ? { admission } : {}),
     ...(values['fast-kdf'] ? { argon2: { opsLimit: 1, memLimit: 8 * 1024 * 1024 } } : {}),
     engine: {
       ...(limbo !== undefined ? { limboTimeoutMs: limbo } : {}),
@@ -150,7 +163,28 @@ const commandSchema = v.variant('cmd', [
   v.object({ cmd: v.literal('state') }),
   v.object({ cmd: v.literal('history'), limit: v.optional(v.number()) }),
   v.object({ cmd: v.literal('quit') }),
+  /** Admission (docs/PROTOCOL.md "Admission policy"): a member answers a knock, sets the policy. */
+  v.object({ cmd: v.literal('admit'), nick: v.string() }),
+  v.object({ cmd: v.literal('decline'), nick: v.string() }),
+  v.object({ cmd: v.literal('policy'), policy: v.picklist(['open', 'knock', 'invite']) }),
 ]);
+
+/** A member's admission commands (docs/PROTOCOL.md "Admission policy"). */
+async function admissionCommand(
+  id: string | null,
+  cmd: { cmd: 'admit' | 'decline'; nick: string } | { cmd: 'policy'; policy: AdmissionPolicy },
+): Promise<void> {
+  if (!id) throw new ApiFailure('UNKNOWN_ROOM', 'join first');
+  if (cmd.cmd === 'policy') {
+    await runtime.handlers.setAdmission({ roomId: id, policy: cmd.policy });
+    return;
+  }
+  const state = await runtime.handlers.roomState({ roomId: id });
+  const knock = state.admission?.knocks.find((k) => k.nick === cmd.nick);
+  if (!knock) throw new ApiFailure('BAD_ARGUMENT', `${cmd.nick} is not asking to join`);
+  const admit = cmd.cmd === 'admit';
+  await runtime.handlers.answerKnock({ roomId: id, nick: cmd.nick, seq: knock.seq, admit });
+}
 
 async function stateEvent(id: string | null): Promise<Record<string, unknown>> {
   if (!id) return { event: 'state', current: null, sessions: [], members: [], phase: 'not-joined' };
@@ -160,6 +194,7 @@ async function stateEvent(id: string | null): Promise<Record<string, unknown>> {
     current: state.current,
     phase: state.phase,
     connection: state.connection,
+    admission: state.admission,
     members: state.members.map((m) => ({
       nick: m.nick,
       state: m.state,
@@ -205,6 +240,11 @@ async function handle(line: string): Promise<void> {
         if (held === summary.id) await announceRestored(summary.id);
         break;
       }
+      case 'admit':
+      case 'decline':
+      case 'policy':
+        await admissionCommand(roomId, cmd);
+        break;
       case 'send':
         if (!roomId) throw new ApiFailure('UNKNOWN_ROOM', 'join first');
         await runtime.handlers.sendMessage({ roomId, text: cmd.text });

@@ -20,6 +20,7 @@ export class InviteInbox {
             relayUrl: parsed.invite.relayUrl,
             room: parsed.invite.room,
             token: parsed.invite.token,
+            ...(parsed.invite.secret ? { secret: parsed.invite.secret } : {}),
           },
           error: null,
         }

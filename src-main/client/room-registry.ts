@@ -109,9 +109,10 @@ export class RoomRegistry {
     return existing ? this.runners.get(String(existing.id)) : undefined;
   }
 
-  start(room: RoomRecord): RoomRunner {
+  /** `extra`: this room's own engine options (its founding policy, an invite's secret). */
+  start(room: RoomRecord, extra: Partial<EngineConfig> = {}): RoomRunner {
     const { profile, bus, engine, relayToken, verifyPool } = this.deps;
-    const engineConfig = { ...this.deps.engineDefaults?.(), ...engine };
+    const engineConfig = { ...this.deps.engineDefaults?.(), ...engine, ...extra };
     const runner = new RoomRunner(room, {
       store: profile.store,
       crypto: profile.crypto,

@@ -3,6 +3,7 @@
 // cursor) before any of its effects leave the process: a crash at any instant loses nothing the
 // user saw and applies nothing twice.
 import type {
+  AdmissionPolicy,
   ChatMessage,
   ClientEvent,
   ConnectionState,
@@ -32,6 +33,7 @@ import type {
   SessionUpsert,
 } from '../store';
 import type { FileSettings, PreparedFile } from './files';
+import { ApiFailure } from './errors';
 import { DEFAULT_FILE_SETTINGS, RoomFiles, SendingBlocked } from './files';
 import { Outbox } from './outbox';
 import type { JoinedInfo, RelayEvent } from './relay-link';
@@ -71,12 +73,22 @@ export function isStoredNotice(kind: RoomNotice['kind']): kind is NoticeKind {
   return STORED_NOTICES.includes(kind);
 }
 
+/** An admission change as the room's timeline shows it ("bob asks to join"). */
+function admissionText(change: string): string {
+  return change === 'restored' || change === 'following the room'
+    ? 'Admission state restored'
+    : change.charAt(0).toUpperCase() + change.slice(1);
+}
+
 export class RoomRunner {
   engine: RoomEngine;
   private link: RelayLink | null = null;
   private readonly timers = new Map<string, NodeJS.Timeout>();
   connection: ConnectionState = 'connecting';
   connectionDetail = '';
+
+  /** Why the room refused to let us in (declined, invitation only), once it did. */
+  refusal: string | null = null;
   readonly notices: RoomNotice[] = [];
   /** Who was blamed in this room and why (shown in the debug panel). */
   readonly blames: BlameView[] = [];
@@ -481,6 +493,13 @@ export class RoomRunner {
         this.deps.emit({ type: 'log', roomId, entry });
         break;
       }
+      case 'admission':
+        this.notice(e.seq, 'admission', null, admissionText(e.change));
+        break;
+      case 'refused':
+        this.refusal = e.message;
+        this.notice(0, 'warning', null, `Not let in: ${e.message}`);
+        break;
       case 'session':
       case 'progress':
       case 'join-phase':
@@ -618,6 +637,28 @@ export class RoomRunner {
 
   send(text: string): void {
     this.run(this.engine.handle({ kind: 'send-chat', text, at: this.now() }));
+  }
+
+  /** Admission (docs/PROTOCOL.md "Admission policy"): each sends one message, if a member. */
+  setAdmission(policy: AdmissionPolicy): void {
+    if (!this.engine.isMember) throw new ApiFailure('NOT_MEMBER', 'only members set the policy');
+    this.run(this.engine.handle({ kind: 'set-policy', policy, at: this.now() }));
+  }
+
+  answerKnock(nick: string, seq: number, admit: boolean): void {
+    if (!this.engine.isMember) throw new ApiFailure('NOT_MEMBER', 'only members answer a knock');
+    const knock = this.engine.admissionView.knocks.find((k) => k.nick === nick && k.seq === seq);
+    if (!knock) throw new ApiFailure('BAD_ARGUMENT', `${nick} is not asking to join`);
+    const kind = admit ? 'admit' : 'decline';
+    this.run(this.engine.handle({ kind, nick: asNick(nick), knock: seq, at: this.now() }));
+  }
+
+  /** A fresh one-time invite: its public key announced in the room, its secret returned. */
+  announceInvite(): string {
+    const seed = this.deps.crypto.random(32);
+    const key = this.deps.crypto.signKeyPairFromSeed(seed).publicKey;
+    this.run(this.engine.handle({ kind: 'announce-invite', key, at: this.now() }));
+    return Buffer.from(seed).toString('base64url');
   }
 
   /**

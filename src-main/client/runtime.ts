@@ -9,7 +9,13 @@
 //   api-handlers.ts   the API methods over those parts
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { ApiArg, ApiHandlers, ClientEvent, InviteOffer } from '../../src-shared/api';
+import type {
+  AdmissionPolicy,
+  ApiArg,
+  ApiHandlers,
+  ClientEvent,
+  InviteOffer,
+} from '../../src-shared/api';
 import type { CryptoBackendChoice } from '../protocol/crypto';
 import { Crypto, cryptoReadyWith, systemRandom } from '../protocol/crypto';
 import type { EngineConfig } from '../protocol/engine';
@@ -34,6 +40,8 @@ export interface RuntimeOptions extends ProfileOptions {
   defaultRelayUrl: string;
   relayToken?: string;
   engine?: Partial<EngineConfig>;
+  /** The policy of the rooms this client founds (default knock; docs/PROTOCOL.md "Admission policy"). */
+  admission?: AdmissionPolicy;
   /**
    * Threads verifying signatures ahead of the engines (default: one per core beyond the first,
    * at most 4; 0 keeps every verification on the calling thread).
@@ -87,9 +95,12 @@ export async function createClientRuntime(opts: RuntimeOptions): Promise<ClientR
     files,
     ...(opts.engine ? { engine: opts.engine } : {}),
     ...(opts.relayToken ? { relayToken: opts.relayToken } : {}),
-    // Rooms this runtime founds stay open until the hosts choose a policy (docs/PROTOCOL.md
-    // "Admission policy"); `engine.admission` overrides it.
-    engineDefaults: () => ({ rekeyIntervalMs: settings.rekeyIntervalMs(), admission: 'open' }),
+    // Rooms this runtime founds are knock rooms unless the host says otherwise
+    // (docs/PROTOCOL.md "Admission policy"); joinRoom's `admission` overrides it per room.
+    engineDefaults: () => ({
+      rekeyIntervalMs: settings.rekeyIntervalMs(),
+      admission: opts.admission ?? 'knock',
+    }),
     giveUpAfterMs: opts.giveUpAfterMs ?? DEFAULT_GIVE_UP_MS,
   });
   const handlers = bindApiHandlers({

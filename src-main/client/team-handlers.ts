@@ -35,6 +35,8 @@ export function relayList(ctx: ApiContext): RelayInfo[] {
 
 export const teamHandlers: Table<
   | 'retryRoom'
+  | 'setAdmission'
+  | 'answerKnock'
   | 'removeRoom'
   | 'setMuted'
   | 'retryMessage'
@@ -80,8 +82,32 @@ export const teamHandlers: Table<
     const record = profile.store.getRoom(rooms.roomIdOf(roomId));
     if (!record) throw new ApiFailure('UNKNOWN_ROOM', `no room ${roomId}`);
     const token = profile.store.getRelayToken(record.relayUrl);
-    const invite = { relayUrl: record.relayUrl, room: record.name, token };
-    return { link: inviteLink(invite), text: inviteText(invite), hasToken: token !== null };
+    // An invite-only room: a fresh one-time secret, its public key announced in the room.
+    const runner = rooms.isOpen(roomId) ? rooms.get(roomId) : null;
+    const secret =
+      runner?.engine.isMember && runner.engine.admissionView.policy === 'invite'
+        ? runner.announceInvite()
+        : null;
+    const invite = {
+      relayUrl: record.relayUrl,
+      room: record.name,
+      token,
+      ...(secret ? { secret } : {}),
+    };
+    return {
+      link: inviteLink(invite),
+      text: inviteText(invite),
+      hasToken: token !== null,
+      oneTime: secret !== null,
+    };
+  },
+  setAdmission: async ({ rooms }, { roomId, policy }) => {
+    rooms.get(roomId).setAdmission(policy);
+    return null;
+  },
+  answerKnock: async ({ rooms }, { roomId, nick, seq, admit }) => {
+    rooms.get(roomId).answerKnock(nick, seq, admit);
+    return null;
   },
   takeInvite: async ({ invites }) => invites.take(),
   getSettings: async ({ settings }) => settings.get(),

@@ -29,6 +29,8 @@ export interface RoomViewSource {
   readonly heldCount: number;
   /** Set when the room gave up reaching its relay. */
   readonly failure: RoomFailure | null;
+  /** Why the room refused to let us in, once it did. */
+  readonly refusal: string | null;
   fp(lt: Uint8Array): string;
 }
 
@@ -80,6 +82,20 @@ export function sessionView(
   };
 }
 
+/** Why the composer is disabled, or null when sending is possible. */
+function cannotSendReason(runner: RoomViewSource): string | null {
+  const engine = runner.engine;
+  if (runner.failure) return 'The room cannot reach its relay: retry or remove it.';
+  if (engine.isMember) return null;
+  if (engine.joinPhase === 'left') return 'You left this room.';
+  if (runner.connection !== 'connected') return 'Not connected to the relay yet.';
+  if (engine.joinPhase === 'knocking') return 'Waiting for a member to let you in.';
+  if (engine.joinPhase === 'refused') {
+    return `You were not let in: ${runner.refusal ?? 'the room refused the request'}.`;
+  }
+  return 'You are not in the room yet: waiting for the members to admit you.';
+}
+
 export function roomStateView(runner: RoomViewSource, keys: readonly KnownKeyRecord[]): RoomState {
   const engine = runner.engine;
   const room = runner.room;
@@ -128,18 +144,7 @@ export function roomStateView(runner: RoomViewSource, keys: readonly KnownKeyRec
   for (const p of previous?.participants ?? []) {
     if (!current?.indexByNick.has(p.nick)) add(p.nick, 'cannot-read', null, p.lt);
   }
-  const isMember = engine.isMember;
-  let cannotSend: string | null = null;
-  if (runner.failure) {
-    cannotSend = 'The room cannot reach its relay: retry or remove it.';
-  } else if (!isMember) {
-    cannotSend =
-      engine.joinPhase === 'left'
-        ? 'You left this room.'
-        : runner.connection !== 'connected'
-          ? 'Not connected to the relay yet.'
-          : 'You are not in the room yet: waiting for the members to admit you.';
-  }
+  const cannotSend = cannotSendReason(runner);
   return {
     id: runner.id,
     room: room.name,
@@ -159,5 +164,6 @@ export function roomStateView(runner: RoomViewSource, keys: readonly KnownKeyRec
     verification: runner.verification,
     blames: runner.blames.map((b) => ({ ...b })),
     held: runner.heldCount,
+    admission: current ? engine.admissionView : null,
   };
 }

@@ -44,6 +44,7 @@ const base64Part = v.pipe(
 const uploadId = v.pipe(v.string(), v.regex(/^[0-9a-f]{32}$/, 'bad upload id'));
 const fileId = v.pipe(v.string(), v.regex(/^[0-9a-f]{32}$/, 'bad file id'));
 const inRoom = v.strictObject({ roomId });
+const admissionPolicy = v.picklist(['open', 'knock', 'invite'] as const);
 const aboutMember = v.strictObject({ roomId, nick });
 
 export const ARG_SCHEMAS: ArgSchemas = {
@@ -56,7 +57,13 @@ export const ARG_SCHEMAS: ArgSchemas = {
     room: v.pipe(v.string(), v.minLength(1), v.maxLength(MAX_ROOM)),
     nick,
     token: v.optional(token),
+    admission: v.optional(admissionPolicy),
+    inviteSecret: v.optional(
+      v.pipe(v.string(), v.regex(/^[A-Za-z0-9_-]{43}$/, 'bad invite secret')),
+    ),
   }),
+  setAdmission: v.strictObject({ roomId, policy: admissionPolicy }),
+  answerKnock: v.strictObject({ roomId, nick, seq, admit: v.boolean() }),
   leaveRoom: inRoom,
   retryRoom: inRoom,
   removeRoom: inRoom,

@@ -12,6 +12,7 @@ const USAGE = `usage: npm run web -- [options]
   --relay URL    default relay; without it an embedded relay starts on 127.0.0.1
   --max-file-mb N  largest file sent or received, in MB (default 25)
   --invite LINK  a conclave://join?... invite to offer in the page (joined only once confirmed)
+  --admission P  the policy of rooms this user founds: open, knock (default) or invite
   --help
 The profile key is kept in DIR/web-host.key unless CONCLAVE_PASSPHRASE is set.`;
 
@@ -32,6 +33,7 @@ async function main(argv: string[]): Promise<number> {
         relay: { type: 'string' },
         'max-file-mb': { type: 'string' },
         invite: { type: 'string' },
+        admission: { type: 'string' },
         help: { type: 'boolean', default: false },
       },
     }));
@@ -53,15 +55,26 @@ async function main(argv: string[]): Promise<number> {
     console.error(`--max-file-mb needs a number of megabytes from 1 to 1024\n${USAGE}`);
     return 2;
   }
+  const admission = values.admission;
+  if (
+    admission !== undefined &&
+    admission !== 'open' &&
+    admission !== 'knock' &&
+    admission !== 'invite'
+  ) {
+    console.error(`--admission takes open, knock or invite\n${USAGE}`);
+    return 2;
+  }
   const passphrase = process.env['CONCLAVE_PASSPHRASE'];
   const host = await startWebHost({
     dataDir: resolve(values.data ?? defaultDataDir()),
     port,
     ...(values.relay ? { relayUrl: values.relay } : {}),
     ...(passphrase ? { passphrase } : {}),
-    ...(maxFileMb
-      ? { runtime: { files: { maxFileBytes: Math.round(maxFileMb * 1024 * 1024) } } }
-      : {}),
+    runtime: {
+      ...(maxFileMb ? { files: { maxFileBytes: Math.round(maxFileMb * 1024 * 1024) } } : {}),
+      ...(admission ? { admission } : {}),
+    },
   });
   if (values.invite !== undefined) {
     const offer = host.runtime.offerInvite(values.invite);

@@ -33,6 +33,8 @@ export const VALID_ARGS: { [M in ApiMethod]: unknown } = {
   discardMessage: { roomId: '1', id: 'abc' },
   outbox: { roomId: '1' },
   createInvite: { roomId: '1' },
+  setAdmission: { roomId: '1', policy: 'invite' },
+  answerKnock: { roomId: '1', nick: 'bob', seq: 12, admit: true },
   takeInvite: null,
   getSettings: null,
   updateSettings: { theme: 'dark', rekeyIntervalHours: 24, defaultRelayUrl: null },

@@ -181,3 +181,66 @@ describe('invite links', () => {
     expect(({} as Record<string, unknown>)['v']).toBeUndefined();
   });
 });
+
+describe('invite links with a one-time admission secret (invite-only rooms)', () => {
+  // 32 bytes as unpadded base64url: 43 characters, the last one's low bits zero.
+  const secret = Buffer.from(new Uint8Array(32).map((_, i) => i * 7 + 3)).toString('base64url');
+  const withSecret = { ...good, secret };
+
+  it('round-trips the secret in the link and the line of text, still version 1', () => {
+    expect(secret).toHaveLength(43);
+    const link = inviteLink(withSecret);
+    expect(link).toBe(`${inviteLink(good)}&secret=${secret}`);
+    expect(parseInvite(link)).toEqual({ ok: true, invite: { version: 1, ...withSecret } });
+    expect(parseInvite(inviteText(withSecret))).toEqual({
+      ok: true,
+      invite: { version: 1, ...withSecret },
+    });
+    // An invite without one has no secret field at all.
+    const plain = parseInvite(inviteLink(good));
+    expect(plain.ok && 'secret' in plain.invite).toBe(false);
+  });
+
+  it.each([
+    ['too short', secret.slice(0, 42)],
+    ['too long', `${secret}A`],
+    ['standard base64 characters', `${secret.slice(0, 41)}+/`],
+    ['padding', `${secret.slice(0, 42)}=`],
+    ['non-zero trailing bits (not 32 bytes)', `${secret.slice(0, 42)}B`],
+    ['empty', ''],
+    ['spaces', `${secret.slice(0, 40)}   `],
+    ['a script', '<script>alert(1)</script>'],
+    ['an oversized value', 'A'.repeat(3000)],
+  ])('refuses a malformed secret: %s', (_name, bad) => {
+    const link = `${inviteLink(good)}&secret=${encodeURIComponent(bad)}`;
+    const r = parseInvite(link);
+    if (link.length > MAX_INVITE_TEXT) {
+      expect(error(r)).toMatch(/characters long/);
+    } else {
+      expect(error(r)).toMatch(/invite secret is malformed/);
+    }
+  });
+
+  it('refuses a secret named twice and a percent-encoded control character', () => {
+    expect(error(parseInvite(`${inviteLink(withSecret)}&secret=${secret}`))).toMatch(
+      /names "secret" twice/,
+    );
+    expect(error(parseInvite(`${inviteLink(good)}&secret=%00${secret.slice(1)}`))).toMatch(
+      /malformed|control/,
+    );
+  });
+
+  it('never returns a partial invite for random secrets', () => {
+    fc.assert(
+      fc.property(fc.string({ maxLength: 60 }), (s) => {
+        const r = parseInvite(`${inviteLink(good)}&secret=${encodeURIComponent(s)}`);
+        if (r.ok) {
+          expect(r.invite.secret).toBe(s);
+          expect(Buffer.from(s, 'base64url')).toHaveLength(32);
+          expect(Buffer.from(s, 'base64url').toString('base64url')).toBe(s);
+        }
+      }),
+      { numRuns: 2000, seed: 14 },
+    );
+  });
+});

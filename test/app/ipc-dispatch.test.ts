@@ -30,6 +30,20 @@ const BAD_ARGS: { [M in ApiMethod]: unknown[] } = {
     { relayUrl: 42, room: 'r', nick: 'n' },
     { relayUrl: 'http://h', room: 'r', nick: 'n', token: '' },
     { relayUrl: 'http://h', room: 'r', nick: 'n', token: 'a b' },
+    { relayUrl: 'http://h', room: 'r', nick: 'n', admission: 'closed' },
+    { relayUrl: 'http://h', room: 'r', nick: 'n', inviteSecret: 'short' },
+    { relayUrl: 'http://h', room: 'r', nick: 'n', inviteSecret: `${'A'.repeat(42)}+` },
+  ],
+  setAdmission: [
+    { roomId: '1' },
+    { roomId: '1', policy: 'closed' },
+    { roomId: '1', policy: 'open', extra: 1 },
+  ],
+  answerKnock: [
+    { roomId: '1', nick: 'bob', seq: 1 },
+    { roomId: '1', nick: 'bob', seq: -1, admit: true },
+    { roomId: '1', nick: '', seq: 1, admit: false },
+    { roomId: '1', nick: 'bob', seq: 1, admit: 'yes' },
   ],
   leaveRoom: [null, {}, { roomId: 1 }, { roomId: '' }, { roomId: 'x'.repeat(33) }],
   sendMessage: [

@@ -136,7 +136,13 @@ describe('Electron main process', () => {
 
   it('forwards events to the window and notifies about others’ messages while unfocused', async () => {
     const relayUrl = shell.relay!.localUrl;
-    const joined = await invoke('joinRoom', { relayUrl, room: 'ops', nick: 'alice' });
+    // bob must get in without an answer: alice founds an open room (the default is knock).
+    const joined = await invoke('joinRoom', {
+      relayUrl,
+      room: 'ops',
+      nick: 'alice',
+      admission: 'open',
+    });
     expect(joined.ok).toBe(true);
     const roomId = (joined as { value: RoomSummary }).value.id;
     await until(() =>

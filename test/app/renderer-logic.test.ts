@@ -74,6 +74,7 @@ function room(over: Partial<RoomState>): RoomState {
     verification: null,
     blames: [],
     held: 0,
+    admission: null,
     ...over,
   };
 }

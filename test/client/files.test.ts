@@ -36,6 +36,8 @@ async function client(name: string, room: string, files?: Partial<FileSettings>)
     defaultRelayUrl: relay.url,
     verifyThreads: 0,
     engine: { limboTimeoutMs: 3_000, joinRetryMs: 2_000 },
+    // Rooms these tests found admit everyone (docs/PROTOCOL.md "Admission policy").
+    admission: 'open',
     ...(files ? { files } : {}),
   });
   open.push(rt);

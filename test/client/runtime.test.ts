@@ -24,6 +24,8 @@ async function runtime(name: string, verifyThreads?: number): Promise<ClientRunt
     argon2: { opsLimit: 1, memLimit: 8 * 1024 * 1024 },
     defaultRelayUrl: relay.url,
     engine: { limboTimeoutMs: 3_000, joinRetryMs: 2_000 },
+    // Rooms these tests found admit everyone (docs/PROTOCOL.md "Admission policy").
+    admission: 'open',
   });
   open.push(rt);
   return rt;

@@ -33,6 +33,8 @@ export async function spawnHost(
   dataDir: string,
   relayUrl: string,
   timeoutMs = 30_000,
+  /** The policy of rooms this user founds; the tests found open rooms unless they ask. */
+  admission: 'open' | 'knock' | 'invite' = 'open',
 ): Promise<HostProcess> {
   const child: ChildProcess = spawn(
     process.execPath,
@@ -46,6 +48,8 @@ export async function spawnHost(
       '0',
       '--relay',
       relayUrl,
+      '--admission',
+      admission,
     ],
     { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: hostEnv() },
   );
