@@ -146,6 +146,25 @@ describe('join progress', () => {
     expect(joinProgress(room({ sessions: [alone] }))?.together).toBeNull();
   });
 
+  it('says when the joiner waits for a member to let it in, and when it was not let in', () => {
+    const waiting = joinProgress(room({ phase: 'knocking' }))!;
+    expect(waiting.headline).toBe('Waiting for a member to let you in');
+    expect(waiting.steps.map((s) => `${s.id}:${s.state}`)).toEqual([
+      'connect:done',
+      'request:done',
+      'knock:active',
+      'member:pending',
+    ]);
+    const refused = joinProgress(
+      room({ phase: 'refused', cannotSend: 'You were not let in: bob declined your request.' }),
+    )!;
+    expect(refused.headline).toBe('You were not let in: bob declined your request.');
+    expect(refused.steps.find((s) => s.id === 'knock')).toMatchObject({
+      label: 'Not let in',
+      state: 'pending',
+    });
+  });
+
   it('says when the joiner founds the room alone', () => {
     const p = joinProgress(room({ phase: 'founding-room' }))!;
     expect(p.headline).toBe('Founding the room');

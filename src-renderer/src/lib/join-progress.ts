@@ -6,7 +6,8 @@ import { batchJoiners, joiningHeadline, nameList } from './format';
 export type StepState = 'done' | 'active' | 'pending';
 
 export interface JoinStep {
-  id: 'connect' | 'request' | 'tokens' | 'shares' | 'confirmations' | 'founding' | 'member';
+  id:
+    'connect' | 'request' | 'knock' | 'tokens' | 'shares' | 'confirmations' | 'founding' | 'member';
   label: string;
   state: StepState;
   count: { have: number; need: number } | null;
@@ -80,6 +81,26 @@ export function joinProgress(state: RoomState): JoinProgress | null {
       fraction: 0.8,
       together: null,
     };
+  }
+
+  if (phase === 'knocking' || phase === 'refused') {
+    // A knock room (docs/PROTOCOL.md "Admission policy"): a member lets us in, or not.
+    const refused = phase === 'refused';
+    const steps: JoinStep[] = [
+      { id: 'connect', label: 'Connected to the relay', state: 'done', count: null },
+      { id: 'request', label: 'Join request sent', state: 'done', count: null },
+      {
+        id: 'knock',
+        label: refused ? 'Not let in' : 'A member lets you in',
+        state: refused ? 'pending' : 'active',
+        count: null,
+      },
+      { id: 'member', label: 'In the room', state: 'pending', count: null },
+    ];
+    const headline = refused
+      ? (state.cannotSend ?? 'You were not let in.')
+      : 'Waiting for a member to let you in';
+    return { headline, detail: '', steps, fraction: refused ? 0.2 : 0.3, together: null };
   }
 
   const tokensDone = p ? full(p.tokens) : false;

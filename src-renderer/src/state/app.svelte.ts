@@ -335,11 +335,20 @@ export class AppState {
     this.onboarding = false;
   }
 
-  async join(relayUrl: string, room: string, nick: string, token?: string): Promise<void> {
-    const summary = await this.api.call(
-      'joinRoom',
-      token ? { relayUrl, room, nick, token } : { relayUrl, room, nick },
-    );
+  async join(
+    relayUrl: string,
+    room: string,
+    nick: string,
+    token?: string,
+    inviteSecret?: string,
+  ): Promise<void> {
+    const summary = await this.api.call('joinRoom', {
+      relayUrl,
+      room,
+      nick,
+      ...(token ? { token } : {}),
+      ...(inviteSecret ? { inviteSecret } : {}),
+    });
     this.invite = null;
     this.setNickname(nick);
     void this.refreshRelays();

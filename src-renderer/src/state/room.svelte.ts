@@ -1,6 +1,7 @@
 // One room as the UI sees it, fed by the client's events and by calls for what came before.
 // Components read the fields and call the methods; they hold no room data of their own.
 import type {
+  AdmissionPolicy,
   ChatMessage,
   ClientEvent,
   EventLogEntry,
@@ -166,6 +167,15 @@ export class RoomModel {
     );
   }
 
+  /** Admission (docs/PROTOCOL.md "Admission policy"): decided when the relay orders it. */
+  async setAdmission(policy: AdmissionPolicy): Promise<void> {
+    await this.api.call('setAdmission', { roomId: this.id, policy });
+  }
+
+  async answerKnock(nick: string, seq: number, admit: boolean): Promise<void> {
+    await this.api.call('answerKnock', { roomId: this.id, nick, seq, admit });
+  }
+
   async retry(id: string): Promise<void> {
     await this.api.call('retryMessage', { roomId: this.id, id });
   }
@@ -174,7 +184,7 @@ export class RoomModel {
     await this.api.call('discardMessage', { roomId: this.id, id });
   }
 
-  createInvite(): Promise<{ link: string; text: string; hasToken: boolean }> {
+  createInvite(): Promise<{ link: string; text: string; hasToken: boolean; oneTime: boolean }> {
     return this.api.call('createInvite', { roomId: this.id });
   }
 

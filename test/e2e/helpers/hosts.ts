@@ -33,8 +33,11 @@ export async function spawnHost(
   dataDir: string,
   relayUrl: string,
   timeoutMs = 30_000,
-  /** The policy of rooms this user founds; the tests found open rooms unless they ask. */
-  admission: 'open' | 'knock' | 'invite' = 'open',
+  /**
+   * The policy of rooms this user founds: the tests found open rooms unless they ask; null
+   * leaves it to the host's default (knock).
+   */
+  admission: 'open' | 'knock' | 'invite' | null = 'open',
 ): Promise<HostProcess> {
   const child: ChildProcess = spawn(
     process.execPath,
@@ -48,8 +51,7 @@ export async function spawnHost(
       '0',
       '--relay',
       relayUrl,
-      '--admission',
-      admission,
+      ...(admission ? ['--admission', admission] : []),
     ],
     { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: hostEnv() },
   );
