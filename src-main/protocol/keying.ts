@@ -122,7 +122,7 @@ export function contribute(room: RoomState, session: Session, seq: Seq): void {
   }
 }
 
-/** Our contribution to `session` by its kind: its share z, with our tokens where it has a joiner. */
+/** Our contribution to `session` by its kind: its share z, with our tokens where it has joiners. */
 function sendContribution(
   room: RoomState,
   session: Session,
@@ -131,47 +131,46 @@ function sendContribution(
   z: Uint8Array,
   seq: Seq,
 ): void {
-  const c = room.current as Session;
-  const isJoiner = session.isJoiner(room.nick);
-  if (session.kind === 'batch') {
-    sendBatchContribution(room, session, index, eph, z, seq);
-  } else if (session.kind === 'join' && !isJoiner) {
-    const j = session.joinerIndex;
-    const kc = authToken(
-      room.crypto,
-      pairKey(room, session, j),
-      session.sidBytes,
-      session.participants[j] as Participant,
-    );
-    const sponsor = session.participants.findIndex((p) => p.nick !== session.joiner);
-    const body: Body<'PARTICIPANTS_INFO'> = { index, parent: c.sidBytes, kc, z };
-    if (sponsor === index) body.state = encodePublicState(room.ops.exportState(room, seq));
-    send(
-      room,
-      encodeFrame(room.crypto, 'PARTICIPANTS_INFO', session.sidBytes, body, eph.secretKey),
-    );
-  } else if (session.kind === 'join') {
-    const kcs = session.participants.map((p, i) =>
-      i === index ? null : authToken(room.crypto, pairKey(room, session, i), session.sidBytes, p),
-    );
-    send(
-      room,
-      encodeFrame(room.crypto, 'JOINER_AUTH', session.sidBytes, { index, kcs, z }, eph.secretKey),
-    );
-    setPhase(room, 'authenticating', `candidate session ${session.sid.slice(0, 12)}`);
-  } else {
-    const body = { index, parent: c.sidBytes, z };
-    send(room, encodeFrame(room.crypto, 'GROUP_SHARE', session.sidBytes, body, eph.secretKey));
+  if (session.kind === 'join' || session.kind === 'batch') {
+    if (session.isJoinerIndex(index)) sendJoinerAuth(room, session, index, eph, z);
+    else sendParticipantsInfo(room, session, index, eph, z, seq);
+    return;
   }
+  const body = { index, parent: (room.current as Session).sidBytes, z };
+  send(room, encodeFrame(room.crypto, 'GROUP_SHARE', session.sidBytes, body, eph.secretKey));
+}
+
+/** Our token to the participant at `i`: H("auth", k, sid, U_i). */
+function tokenTo(room: RoomState, session: Session, i: number): Uint8Array {
+  const to = session.participants[i] as Participant;
+  return authToken(room.crypto, pairKey(room, session, i), session.sidBytes, to);
 }
 
 /**
- * Our contribution to a batch session: a member's PARTICIPANTS_INFO carries a token to every
- * joiner (the sponsor's also the room state, for all of them); a joiner's JOINER_AUTH carries
- * a token to every member. Joiners send none to each other: the members vouch for each joiner
- * by confirming only once its token verified (docs/PROTOCOL.md "Batch admission").
+ * A joiner's JOINER_AUTH: a token to every member and none to the other joiners of a batch: the
+ * members vouch for each joiner by confirming only once its token verified (docs/PROTOCOL.md
+ * "Batch admission").
  */
-export function sendBatchContribution(
+function sendJoinerAuth(
+  room: RoomState,
+  session: Session,
+  index: number,
+  eph: SignKeyPair,
+  z: Uint8Array,
+): void {
+  const kcs = session.participants.map((_, i) =>
+    i === index || session.isJoinerIndex(i) ? null : tokenTo(room, session, i),
+  );
+  const body: Body<'JOINER_AUTH'> = { index, kcs, z };
+  send(room, encodeFrame(room.crypto, 'JOINER_AUTH', session.sidBytes, body, eph.secretKey));
+  setPhase(room, 'authenticating', `candidate session ${session.sid.slice(0, 12)}`);
+}
+
+/**
+ * A member's PARTICIPANTS_INFO: its token to the joiner (`kc`), or to every joiner of a batch
+ * (`kcs`); the sponsor's (the first member in the session's order) also carries the room state.
+ */
+function sendParticipantsInfo(
   room: RoomState,
   session: Session,
   index: number,
@@ -179,25 +178,18 @@ export function sendBatchContribution(
   z: Uint8Array,
   seq: Seq,
 ): void {
-  const c = room.current as Session;
-  const token = (i: number) =>
-    authToken(
-      room.crypto,
-      pairKey(room, session, i),
-      session.sidBytes,
-      session.participants[i] as Participant,
-    );
-  if (session.isJoinerIndex(index)) {
-    const kcs = session.participants.map((_, i) =>
-      i === index || session.isJoinerIndex(i) ? null : token(i),
-    );
-    const body: Body<'JOINER_AUTH'> = { index, kcs, z };
-    send(room, encodeFrame(room.crypto, 'JOINER_AUTH', session.sidBytes, body, eph.secretKey));
-    setPhase(room, 'authenticating', `candidate session ${session.sid.slice(0, 12)}`);
-    return;
-  }
-  const kcs = session.participants.map((_, i) => (session.isJoinerIndex(i) ? token(i) : null));
-  const body: Body<'PARTICIPANTS_INFO'> = { index, parent: c.sidBytes, kcs, z };
+  const parent = (room.current as Session).sidBytes;
+  const body: Body<'PARTICIPANTS_INFO'> =
+    session.kind === 'batch'
+      ? {
+          index,
+          parent,
+          kcs: session.participants.map((_, i) =>
+            session.isJoinerIndex(i) ? tokenTo(room, session, i) : null,
+          ),
+          z,
+        }
+      : { index, parent, kc: tokenTo(room, session, session.joinerIndex), z };
   const sponsor = session.participants.findIndex((_, i) => !session.isJoinerIndex(i));
   if (sponsor === index) body.state = encodePublicState(room.ops.exportState(room, seq));
   send(room, encodeFrame(room.crypto, 'PARTICIPANTS_INFO', session.sidBytes, body, eph.secretKey));
