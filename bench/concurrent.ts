@@ -85,10 +85,10 @@ async function concurrentTrial(
   const before = new Map<BenchClient, ClientStats>(room.clients.map((c) => [c, c.snapshot()]));
   const rounds0 = observer.stats.currentSessions;
   const traffic = { ...room.traffic, byType: { ...room.traffic.byType } };
-  const t0 = performance.now();
+  const t0 = room.transport.now();
   const joining = Promise.all(joiners.map((j) => room.join(j)));
   let allAdmitted = true;
-  let doneAt = performance.now();
+  let doneAt = t0;
   try {
     doneAt = await room.waitConverged(n + k, timeoutMs);
   } catch (err) {

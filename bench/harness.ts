@@ -4,8 +4,10 @@
 // process CPU time (`process.cpuUsage`) and wall time (`performance.now`), and we count the
 // crypto operations, so a join's cost can be read per member.
 //
-// Two transports: `socket` (the real relay over Socket.IO on 127.0.0.1, the default) and
-// `local` (an in-memory ordered log in this process: the no-network baseline).
+// Three transports: `socket` (the real relay over Socket.IO on 127.0.0.1, the default), `local`
+// (an in-memory ordered log in this process: the no-network baseline) and `parallel` (every
+// client on a core of its own, on a virtual clock driven by each step's measured time; see
+// parallel-transport.ts).
 import type { Socket } from 'socket.io-client';
 import type { CryptoCounters } from '../src-main/protocol/crypto';
 import { cryptoBackendFromEnv } from '../src-main/host/crypto-choice';
@@ -15,6 +17,7 @@ import { RoomEngine } from '../src-main/protocol/engine';
 import type { AppEvent, Effect, EngineInput } from '../src-main/protocol/events';
 import type { Nick } from '../src-main/protocol/types';
 import { asNick, asSeq } from '../src-main/protocol/types';
+import { ParallelTransport } from './parallel-transport';
 import { startBenchRelay } from './relay-process';
 import type { JoinAck, RelayEvent as ClientRelayEvent } from '../src-main/client/relay-link';
 import { openRelaySocket, relayEventOf } from '../src-main/client/relay-link';
@@ -42,7 +45,15 @@ export interface Link {
 }
 
 export interface Transport {
-  readonly kind: 'socket' | 'local';
+  readonly kind: TransportKind;
+  /** The clock joins are timed with, in ms: real time, or the parallel transport's virtual time. */
+  now(): number;
+  /** Epoch milliseconds on the same clock (the engines' `at`). */
+  at(): number;
+  /** A timer of client `nick`; returns its cancel. */
+  setTimer(nick: string, ms: number, fire: () => void): () => void;
+  /** Resolves when nothing but timers is left to happen, where the transport can tell. */
+  settled?(): Promise<void>;
   connect(room: string, nick: string, onEvent: (e: RelayEvent) => void): Promise<Link>;
   /** CPU seconds used by a relay running in its own process, where known. */
   relayCpuSeconds(): number | undefined;
@@ -51,7 +62,7 @@ export interface Transport {
   close(): Promise<void>;
 }
 
-export type TransportKind = 'socket' | 'local';
+export type TransportKind = 'socket' | 'local' | 'parallel';
 
 export interface TransportOptions {
   kind: TransportKind;
@@ -67,10 +78,30 @@ export interface TransportOptions {
    * a network rather than on loopback; order is kept, the clients' sends are not delayed).
    */
   latencyMs?: number;
+  /** Parallel transport: the relay's time per recipient of a frame, µs. */
+  relayMicrosPerDelivery?: number;
 }
+
+/** Real time, for the transports that run in it. */
+const realClock = {
+  now: () => performance.now(),
+  at: () => Date.now(),
+  setTimer: (_nick: string, ms: number, fire: () => void) => {
+    const timer = setTimeout(fire, ms);
+    timer.unref();
+    return () => clearTimeout(timer);
+  },
+};
 
 export async function openTransport(options: TransportOptions): Promise<Transport> {
   await cryptoReadyWith(cryptoBackendFromEnv());
+  if (options.kind === 'parallel') {
+    // Each client verifies on its own core, inline: a pool would be a core they all share.
+    return new ParallelTransport({
+      latencyMs: options.latencyMs,
+      relayMicrosPerDelivery: options.relayMicrosPerDelivery,
+    });
+  }
   const pool = VerifyPool.start({ threads: options.verifyThreads ?? 0 });
   if ((options.verifyThreads ?? 0) > 0 && !pool) {
     throw new Error('--verify-threads needs the native libsodium binding (sodium-native)');
@@ -98,6 +129,9 @@ type Ack = { ok: true; seq: number } | { ok: false; error: { code: string } };
 
 class SocketTransport implements Transport {
   readonly kind = 'socket';
+  readonly now = realClock.now;
+  readonly at = realClock.at;
+  readonly setTimer = realClock.setTimer;
   private readonly sockets = new Set<Socket>();
 
   constructor(
@@ -185,6 +219,9 @@ class SocketTransport implements Transport {
 /** The relay's semantics in memory: one ordered log per room, delivered in order to members. */
 class LocalTransport implements Transport {
   readonly kind = 'local';
+  readonly now = realClock.now;
+  readonly at = realClock.at;
+  readonly setTimer = realClock.setTimer;
   private readonly rooms = new Map<
     string,
     { seq: number; members: Map<string, (e: RelayEvent) => void> }
@@ -291,7 +328,7 @@ export class BenchClient {
   link: Link | null = null;
   /** Skip CHAT frames (a member whose decryption happens on another machine). */
   passiveChat = false;
-  private readonly timers = new Map<string, NodeJS.Timeout>();
+  private readonly timers = new Map<string, () => void>();
   readonly stats: Omit<ClientStats, 'counters'> = {
     cpuMicros: 0,
     offThreadMicros: 0,
@@ -397,17 +434,19 @@ export class BenchClient {
           this.onAppEvent(e.event);
           break;
         case 'arm-timer': {
-          clearTimeout(this.timers.get(e.key));
-          const timer = setTimeout(() => {
-            this.timers.delete(e.key);
-            if (!this.closed) this.run({ kind: 'timer', key: e.key, at: Date.now() });
-          }, e.afterMs);
-          timer.unref();
-          this.timers.set(e.key, timer);
+          this.timers.get(e.key)?.();
+          const key = e.key;
+          const transport = this.room.transport;
+          const cancel = transport.setTimer(this.nick, e.afterMs, () => {
+            if (this.timers.get(key) !== cancel) return;
+            this.timers.delete(key);
+            if (!this.closed) this.run({ kind: 'timer', key, at: transport.at() });
+          });
+          this.timers.set(key, cancel);
           break;
         }
         case 'cancel-timer':
-          clearTimeout(this.timers.get(e.key));
+          this.timers.get(e.key)?.();
           this.timers.delete(e.key);
           break;
         case 'persist':
@@ -430,7 +469,7 @@ export class BenchClient {
   close(): void {
     this.closed = true;
     this.inbox.clear();
-    for (const t of this.timers.values()) clearTimeout(t);
+    for (const cancel of this.timers.values()) cancel();
     this.timers.clear();
     this.link?.close();
   }
@@ -508,7 +547,7 @@ export class BenchRoom {
   async leave(client: BenchClient): Promise<void> {
     const i = this.clients.indexOf(client);
     if (i >= 0) this.clients.splice(i, 1);
-    client.run({ kind: 'leave', at: Date.now() });
+    client.run({ kind: 'leave', at: this.transport.at() });
     await client.link?.leave();
     client.close();
   }
@@ -532,17 +571,17 @@ export class BenchRoom {
     if (this.waiters.length === 0) return;
     this.waiters = this.waiters.filter((w) => {
       if (!w.check()) return true;
-      w.done(performance.now());
+      w.done(this.transport.now());
       return false;
     });
   }
 
   /**
-   * Resolves once the room has converged, with the `performance.now()` of the engine step that
+   * Resolves once the room has converged, with the transport's `now()` at the engine step that
    * completed it (a continuation may run later, after the rest of that event-loop turn).
    */
   waitConverged(size: number, timeoutMs: number): Promise<number> {
-    if (this.converged(size)) return Promise.resolve(performance.now());
+    if (this.converged(size)) return Promise.resolve(this.transport.now());
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.waiters = this.waiters.filter((w) => w !== waiter);
@@ -564,6 +603,7 @@ export class BenchRoom {
 
   /** Waits until nothing has been delivered for `quietMs` (bounded by `maxMs`). */
   async quiet(quietMs = 15, maxMs = 2_000): Promise<void> {
+    if (this.transport.settled) return this.transport.settled();
     const end = performance.now() + maxMs;
     while (performance.now() < end) {
       const idle = performance.now() - this.lastDeliveryAt;

@@ -37,11 +37,16 @@ suites:
 common:
   --json FILE           write the report as JSON
   --quick               tiny parameters (CI smoke)
-  --transport T         socket (real relay on 127.0.0.1, default) or local (in-memory, no network)
+  --transport T         socket (real relay on 127.0.0.1, default), local (in-memory, no network)
+                        or parallel (every client on a core of its own: a virtual clock driven by
+                        each engine step's measured time, verification inline; see
+                        bench/parallel-transport.ts)
   --relay-in-process    run the relay in this process (default: its own process)
   --timeout-ms MS       bound on any single wait (default 120000)
-  --latency-ms L        socket transport: every relay event reaches a client L ms late (a relay
+  --latency-ms L        socket and parallel transports: every relay event reaches a client L ms late (a relay
                         across a network; default 0, loopback)
+  --relay-us U          parallel transport: the relay's time per recipient of a frame, µs
+                        (default 8: socket.io at half saturation in docs/benchmarks/relay.md)
   --verify-threads N    join, concurrent, chat: threads verifying signatures ahead of the
                         engines, as the app does (default: cores - 1, at most 4; 0: inline)`;
 
@@ -80,6 +85,7 @@ export async function runBench(argv: string[]): Promise<BenchOutput> {
       'in-process': { type: 'boolean', default: false },
       'verify-threads': { type: 'string' },
       'latency-ms': { type: 'string' },
+      'relay-us': { type: 'string' },
       quiet: { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
@@ -91,11 +97,12 @@ export async function runBench(argv: string[]): Promise<BenchOutput> {
   const quick = values.quick;
   const timeoutMs = num(values, 'timeout-ms', 120_000);
   const transportKind = (values.transport ?? 'socket') as TransportKind;
-  if (transportKind !== 'socket' && transportKind !== 'local') {
-    throw new UsageError('--transport is socket or local');
+  if (transportKind !== 'socket' && transportKind !== 'local' && transportKind !== 'parallel') {
+    throw new UsageError('--transport is socket, local or parallel');
   }
   const progress = values.quiet ? () => undefined : log;
-  const verifyThreads = num(values, 'verify-threads', defaultVerifyThreads());
+  const verifyThreads =
+    transportKind === 'parallel' ? 0 : num(values, 'verify-threads', defaultVerifyThreads());
   if (!isVerifyThreads(verifyThreads)) {
     throw new UsageError('--verify-threads takes a whole number from 0 to 64');
   }

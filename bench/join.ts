@@ -68,7 +68,7 @@ export async function measuredJoin(
   const relayCpu = room.transport.relayCpuSeconds();
   const cpu = process.cpuUsage();
   const elu = performance.eventLoopUtilization();
-  const t0 = performance.now();
+  const t0 = room.transport.now();
   const joining = room.join(client);
   const n = room.clients.length;
   const doneAt = await room.waitConverged(n, timeoutMs);

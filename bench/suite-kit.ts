@@ -74,6 +74,24 @@ export interface Common {
 }
 
 /** `--latency-ms L`: every relay event reaches each client L ms after the relay sent it. */
+/** How the clients ran, for a suite's heading. */
+export function transportLabel(values: Values, c: Common): string {
+  if (c.transportKind === 'parallel') {
+    return `parallel transport: every client on a core of its own, relay latency ${latencyOf(values)} ms, relay ${relayMicrosOf(values) ?? 8} µs per recipient, verification inline`;
+  }
+  return `${c.transportKind} transport, ${threadsLabel(c.verifyThreads)}`;
+}
+
+export function relayMicrosOf(values: Values): number | undefined {
+  const raw = values['relay-us'];
+  if (raw === undefined) return undefined;
+  const us = Number(raw);
+  if (!Number.isFinite(us) || us < 0 || us > 1_000) {
+    throw new Error('--relay-us takes microseconds from 0 to 1000');
+  }
+  return us;
+}
+
 export function latencyOf(values: Values): number {
   const raw = values['latency-ms'];
   if (raw === undefined) return 0;
@@ -96,6 +114,7 @@ export async function withTransport<T>(
     maxMembersPerRoom: maxMembers,
     verifyThreads: c.verifyThreads,
     latencyMs: latencyOf(values),
+    relayMicrosPerDelivery: relayMicrosOf(values),
   });
   try {
     return await run(transport);

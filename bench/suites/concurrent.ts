@@ -2,7 +2,16 @@
 import { describeMachine, fmt } from '../common';
 import { concurrentTable, runConcurrent, summarizeConcurrent } from '../concurrent';
 import type { BenchOutput, Common, Target, Values } from '../suite-kit';
-import { finish, judged, list, targetsTable, threadsLabel, withTransport } from '../suite-kit';
+import {
+  finish,
+  judged,
+  latencyOf,
+  list,
+  relayMicrosOf,
+  targetsTable,
+  transportLabel,
+  withTransport,
+} from '../suite-kit';
 
 export async function concurrentSuite(values: Values, c: Common): Promise<BenchOutput> {
   const ns = list(values, 'n', c.quick ? [3] : [5, 20, 50]);
@@ -29,7 +38,11 @@ export async function concurrentSuite(values: Values, c: Common): Promise<BenchO
         measure: 'k = 10 simultaneous joiners into n = 20',
         target: 'all admitted, <= 2x a single join',
         value: target
-          ? `${target.allAdmitted ? 'all admitted' : 'NOT all admitted'}, ${fmt(target.ratio, 1)}x`
+          ? `${target.allAdmitted ? 'all admitted' : 'NOT all admitted'}, ${fmt(target.ratio, 1)}x${
+              c.transportKind === 'parallel'
+                ? ` (a core per client, relay latency ${latencyOf(values)} ms)`
+                : ` (${c.transportKind}: all ${target.n + target.k} clients share this machine)`
+            }`
           : 'not run',
         met: target ? target.allAdmitted && target.ratio <= 2 : null,
       },
@@ -40,12 +53,20 @@ export async function concurrentSuite(values: Values, c: Common): Promise<BenchO
     report: {
       suite: 'concurrent',
       machine: finish(machine),
-      params: { ns, ks, transport: c.transportKind, verifyThreads: c.verifyThreads },
+      params: {
+        ns,
+        ks,
+        transport: c.transportKind,
+        verifyThreads: c.verifyThreads,
+        latencyMs: latencyOf(values),
+        relayMicrosPerDelivery:
+          c.transportKind === 'parallel' ? (relayMicrosOf(values) ?? 8) : null,
+      },
       results: records,
       summary: { ...summary, targets },
     },
     markdown: [
-      `## concurrent: k joiners at once into a room of n (${c.transportKind} transport, ${threadsLabel(c.verifyThreads)})`,
+      `## concurrent: k joiners at once into a room of n (${transportLabel(values, c)})`,
       concurrentTable(records),
       targetsTable(targets),
     ].join('\n\n'),

@@ -164,6 +164,28 @@ describe('npm run bench (smoke)', () => {
     expect((file['summary'] as Json)['allAdmitted']).toBe(true);
   });
 
+  it('concurrent n=3 k=2 with every client on a core of its own (parallel transport)', async () => {
+    const { file, markdown } = await run([
+      'concurrent',
+      '--n',
+      '3',
+      '--k',
+      '2',
+      '--transport',
+      'parallel',
+      '--latency-ms',
+      '5',
+    ]);
+    const [cell] = file['results'] as Json[];
+    expect(cell?.['allAdmitted']).toBe(true);
+    positive(cell as Json, ['seconds', 'singleJoinSeconds', 'ratio', 'memberCpuMs']);
+    // Virtual time: a join crosses the relay at least twice (request, answers), 5 ms each way.
+    expect(cell?.['singleJoinSeconds'] as number).toBeGreaterThanOrEqual(0.01);
+    expect(cell?.['seconds'] as number).toBeGreaterThanOrEqual(0.01);
+    expect((file['params'] as Json)['verifyThreads']).toBe(0);
+    expect(markdown).toContain('every client on a core of its own, relay latency 5 ms');
+  });
+
   it('chat n=3 m=20', async () => {
     const { file } = await run([
       'chat',

@@ -1,0 +1,128 @@
+// The parallel transport's schedule (bench/parallel-transport.ts): each client is a core of its
+// own whose steps last what they measured, the relay orders frames as they reach it, and every
+// recipient gets a frame `latencyMs` after the relay. The handlers below burn real CPU for a few
+// milliseconds; the assertions are about the virtual clock that results, with bounds that hold
+// whatever the machine's speed (a step measures at least the time it burned).
+import { afterEach, describe, expect, it } from 'vitest';
+import type { Link, RelayEvent } from '../../bench/harness';
+import { ParallelTransport } from '../../bench/parallel-transport';
+
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+
+/** Burns `ms` of CPU on this thread and returns the time it really took. */
+function burn(ms: number): number {
+  const t = performance.now();
+  while (performance.now() - t < ms) {
+    // spin
+  }
+  return performance.now() - t;
+}
+
+interface Peer {
+  link: Link;
+  /** Virtual arrival time of each message this peer handled, by text. */
+  got: Map<string, number>;
+  /** Real time each handled message burned. */
+  burned: Map<string, number>;
+}
+
+let transport: ParallelTransport;
+afterEach(async () => {
+  await transport.close();
+});
+
+/** A peer that, on `ping:x`, burns `workMs` and answers `pong:x:<nick>`. */
+async function peer(nick: string, workMs: number, answer = true): Promise<Peer> {
+  const p: Peer = { link: null as unknown as Link, got: new Map(), burned: new Map() };
+  p.link = await transport.connect('room', nick, (e: RelayEvent) => {
+    if (e.type !== 'message' || !e.data) return;
+    const text = dec.decode(e.data);
+    p.got.set(text, transport.now());
+    if (answer && text.startsWith('ping:') && e.nick !== nick) {
+      p.burned.set(text, burn(workMs));
+      p.link.send(enc.encode(`pong:${text.slice(5)}:${nick}`));
+    }
+  });
+  await p.link.join();
+  return p;
+}
+
+describe('the parallel transport (bench/parallel-transport.ts)', () => {
+  it('delivers after the latency, and a step’s sends leave when the step ends', async () => {
+    transport = new ParallelTransport({ latencyMs: 10, relayMicrosPerDelivery: 0 });
+    const a = await peer('a', 0, false);
+    const b = await peer('b', 3);
+    await transport.settled();
+    const t0 = transport.now();
+    a.link.send(enc.encode('ping:1'));
+    await transport.settled();
+    expect((b.got.get('ping:1') as number) - t0).toBeCloseTo(10, 6);
+    const pongAt = (a.got.get('pong:1:b') as number) - t0;
+    // 10 ms there, b's measured step (at least the 3 ms it burned), 10 ms back.
+    expect(pongAt).toBeGreaterThanOrEqual(20 + (b.burned.get('ping:1') as number));
+    expect(pongAt).toBeLessThan(20 + 3 + 1_000);
+  });
+
+  it('runs different clients’ steps side by side, one client’s steps one after another', async () => {
+    transport = new ParallelTransport({ latencyMs: 0, relayMicrosPerDelivery: 0 });
+    const a = await peer('a', 0, false);
+    const b = await peer('b', 6);
+    const c = await peer('c', 6);
+    await transport.settled();
+    const t0 = transport.now();
+    a.link.send(enc.encode('ping:x'));
+    a.link.send(enc.encode('ping:y'));
+    await transport.settled();
+    const at = (text: string) => (a.got.get(text) as number) - t0;
+    const burned = (p: Peer, text: string) => p.burned.get(text) as number;
+    // c's first answer does not wait for b's: each has a core.
+    expect(at('pong:x:c')).toBeLessThan(burned(b, 'ping:x') + burned(c, 'ping:x'));
+    expect(at('pong:x:c')).toBeGreaterThanOrEqual(burned(c, 'ping:x'));
+    // b's second answer waits for its first step: one core handles its events in order.
+    expect(at('pong:y:b')).toBeGreaterThanOrEqual(burned(b, 'ping:x') + burned(b, 'ping:y'));
+  });
+
+  it('charges the relay per recipient, one frame after another', async () => {
+    transport = new ParallelTransport({ latencyMs: 0, relayMicrosPerDelivery: 500 });
+    const a = await peer('a', 0, false);
+    const others = await Promise.all(['b', 'c', 'd'].map((n) => peer(n, 0, false)));
+    await transport.settled();
+    const t0 = transport.now();
+    a.link.send(enc.encode('ping:1'));
+    a.link.send(enc.encode('ping:2'));
+    await transport.settled();
+    // Four recipients at 0.5 ms each: the first frame is out at 2 ms, the second at 4 ms.
+    for (const p of [a, ...others]) {
+      expect((p.got.get('ping:1') as number) - t0).toBeCloseTo(2, 6);
+      expect((p.got.get('ping:2') as number) - t0).toBeCloseTo(4, 6);
+    }
+  });
+
+  it('fires timers at virtual time, in their client’s queue, and never a cancelled one', async () => {
+    transport = new ParallelTransport({ latencyMs: 1, relayMicrosPerDelivery: 0 });
+    const a = await peer('a', 0, false);
+    await transport.settled();
+    const t0 = transport.now();
+    let firedAt: number | null = null;
+    transport.setTimer('a', 5_000, () => {
+      firedAt = transport.now();
+      a.link.send(enc.encode('from-timer'));
+    });
+    const cancel = transport.setTimer('a', 100, () => {
+      firedAt = -1;
+    });
+    cancel();
+    const started = performance.now();
+    while (!a.got.has('from-timer') && performance.now() - started < 5_000) {
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    expect((firedAt as number | null) ?? NaN).toBeCloseTo(t0 + 5_000, 6);
+    // Sent when the timer's step ended (its measured time), delivered 1 ms later.
+    const got = (a.got.get('from-timer') as number) - t0;
+    expect(got).toBeGreaterThanOrEqual(5_001);
+    expect(got).toBeLessThan(5_001 + 1_000);
+    // Five virtual seconds took no five real ones.
+    expect(performance.now() - started).toBeLessThan(4_000);
+  });
+});
