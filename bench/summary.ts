@@ -17,8 +17,18 @@ interface Summary {
 
 export function targetsOf(dir: string): { suite: string; date: string; target: Target }[] {
   const out: { suite: string; date: string; target: Target }[] = [];
-  for (const suite of ['join', 'concurrent', 'chat', 'relay']) {
-    const file = join(dir, `${suite}.json`);
+  // concurrent three ways: all clients in one process, and a core per client (parallel
+  // transport) with the relay on loopback and 5 ms away.
+  const files: [string, string][] = [
+    ['join', 'join'],
+    ['concurrent', 'concurrent'],
+    ['concurrent', 'concurrent-parallel'],
+    ['concurrent', 'concurrent-parallel-5ms'],
+    ['chat', 'chat'],
+    ['relay', 'relay'],
+  ];
+  for (const [suite, name] of files) {
+    const file = join(dir, `${name}.json`);
     if (!existsSync(file)) continue;
     const report = JSON.parse(readFileSync(file, 'utf8')) as Report<unknown, unknown, Summary>;
     for (const target of report.summary.targets ?? []) {
