@@ -19,7 +19,8 @@ import type { Nick } from '../src-main/protocol/types';
 import { asNick, asSeq } from '../src-main/protocol/types';
 import { ParallelTransport } from './parallel-transport';
 import { startBenchRelay } from './relay-process';
-import type { JoinAck, RelayEvent as ClientRelayEvent } from '../src-main/client/relay-link';
+import type { JoinAck } from '../src-main/client/relay-link';
+import type { Link, RelayEvent, Transport, TransportKind } from './transport-types';
 import { openRelaySocket, relayEventOf } from '../src-main/client/relay-link';
 import { InOrder, VerifyPool, verifyAhead } from '../src-main/client/verify-pool';
 import type { RoomEvent } from '../src-main/relay/wire';
@@ -30,39 +31,7 @@ const TYPE_NAMES = new Map<number, string>(
   Object.entries(MessageType).map(([name, code]) => [code, name]),
 );
 
-export interface RelayEvent extends ClientRelayEvent {
-  /** Only on the receiving client's own `joined`: the join reply's `members`. */
-  membersBefore?: string[];
-}
-
-export interface Link {
-  /** Joins the room; the client's own `joined` event arrives after this resolves. */
-  join(): Promise<void>;
-  send(data: Uint8Array): void;
-  /** Relay-level leave: a `left` for everyone, then nothing more for this link. */
-  leave(): Promise<void>;
-  close(): void;
-}
-
-export interface Transport {
-  readonly kind: TransportKind;
-  /** The clock joins are timed with, in ms: real time, or the parallel transport's virtual time. */
-  now(): number;
-  /** Epoch milliseconds on the same clock (the engines' `at`). */
-  at(): number;
-  /** A timer of client `nick`; returns its cancel. */
-  setTimer(nick: string, ms: number, fire: () => void): () => void;
-  /** Resolves when nothing but timers is left to happen, where the transport can tell. */
-  settled?(): Promise<void>;
-  connect(room: string, nick: string, onEvent: (e: RelayEvent) => void): Promise<Link>;
-  /** CPU seconds used by a relay running in its own process, where known. */
-  relayCpuSeconds(): number | undefined;
-  /** Worker threads verifying signatures ahead of the engines, shared by this process's clients. */
-  readonly verifyPool: VerifyPool | null;
-  close(): Promise<void>;
-}
-
-export type TransportKind = 'socket' | 'local' | 'parallel';
+export type { Link, RelayEvent, Transport, TransportKind } from './transport-types';
 
 export interface TransportOptions {
   kind: TransportKind;

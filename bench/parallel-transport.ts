@@ -17,7 +17,7 @@
 // schedules anything before its own start, so the schedule is a valid run of the room: the relay
 // order is the order frames would reach a relay from separate machines. `now()` is that clock, in
 // milliseconds; the benches time joins with it on this transport.
-import type { Link, RelayEvent, Transport } from './harness';
+import type { Link, RelayEvent, Transport } from './transport-types';
 
 interface Scheduled {
   t: number;
