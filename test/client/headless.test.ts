@@ -9,7 +9,9 @@ import { startRelay } from '../../src-main/relay';
 import type { Event } from './headless';
 import { currentOf, Headless, sameRoom } from './headless';
 
-const GRACE_MS = 2_000;
+// Long enough for a killed client to restart inside it on a loaded 2-core machine (tsx, libsodium
+// and SQLite start-up took over 2 s there), short enough that the after-grace steps stay quick.
+const GRACE_MS = 6_000;
 let relay: RunningRelay;
 let dir: string;
 const running: Headless[] = [];
