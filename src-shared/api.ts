@@ -138,6 +138,14 @@ export const ADMISSION_POLICY_NAMES: Record<AdmissionPolicy, string> = {
   knock: 'Knock',
   invite: 'Invite only',
 };
+/** Every admission policy, in the order the CLIs' `--admission` help lists them. */
+export const ADMISSION_POLICIES: readonly AdmissionPolicy[] = ['open', 'knock', 'invite'];
+/** The CLIs' error for an `--admission` value that is not a policy. */
+export const ADMISSION_OPTION_ERROR = '--admission takes open, knock or invite';
+/** Whether `value` names an admission policy (a CLI's `--admission`, say). */
+export function isAdmissionPolicy(value: unknown): value is AdmissionPolicy {
+  return typeof value === 'string' && (ADMISSION_POLICIES as readonly string[]).includes(value);
+}
 
 /** Someone asking to join, waiting for a member's answer. */
 export interface KnockView {

@@ -7,7 +7,11 @@ import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import * as v from 'valibot';
 import { cryptoBackendFromEnv } from '../host/crypto-choice';
-import type { AdmissionPolicy } from '../../src-shared/api';
+import {
+  ADMISSION_OPTION_ERROR,
+  isAdmissionPolicy,
+  type AdmissionPolicy,
+} from '../../src-shared/api';
 import { engineEventLine, sessionLine } from './cli-lines';
 import { ApiFailure } from './errors';
 import type { ClientRuntime } from './runtime';
@@ -58,13 +62,8 @@ if (verifyThreads !== undefined && !isVerifyThreads(verifyThreads)) {
   fatal('BAD_ARGUMENT', '--verify-threads takes a whole number from 0 to 64');
 }
 const admission = values.admission;
-if (
-  admission !== undefined &&
-  admission !== 'open' &&
-  admission !== 'knock' &&
-  admission !== 'invite'
-) {
-  fatal('BAD_ARGUMENT', '--admission takes open, knock or invite');
+if (admission !== undefined && !isAdmissionPolicy(admission)) {
+  fatal('BAD_ARGUMENT', ADMISSION_OPTION_ERROR);
 }
 const limbo = number(values['limbo-timeout-ms']);
 const retry = number(values['join-retry-ms']);

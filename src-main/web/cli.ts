@@ -4,6 +4,7 @@
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { ADMISSION_OPTION_ERROR, isAdmissionPolicy } from '../../src-shared/api';
 import { startWebHost } from './host';
 
 const USAGE = `usage: npm run web -- [options]
@@ -56,13 +57,8 @@ async function main(argv: string[]): Promise<number> {
     return 2;
   }
   const admission = values.admission;
-  if (
-    admission !== undefined &&
-    admission !== 'open' &&
-    admission !== 'knock' &&
-    admission !== 'invite'
-  ) {
-    console.error(`--admission takes open, knock or invite\n${USAGE}`);
+  if (admission !== undefined && !isAdmissionPolicy(admission)) {
+    console.error(`${ADMISSION_OPTION_ERROR}\n${USAGE}`);
     return 2;
   }
   const passphrase = process.env['CONCLAVE_PASSPHRASE'];
