@@ -3,15 +3,10 @@
 // --admission); a second user knocks and reads "Waiting for a member to let you in"; the founder
 // sees the knock with the joiner's fingerprint and admits it; they chat; a third user is declined
 // and reads that they were not let in.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startRelay, type RunningRelay } from '../../src-main/relay/index';
-import { ensureRendererBuilt } from './helpers/build';
-import { launchChromium, openPage, pageProblems, shot } from './helpers/browser';
-import { HostView, spawnHost, type HostProcess } from './helpers/hosts';
+import type { Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
+import { pageProblems, shot } from './helpers/browser';
+import { hostsSuite } from './helpers/suite';
 import {
   button,
   eventually,
@@ -26,35 +21,10 @@ const SUITE = 'admission';
 const NICKS = ['alice', 'bob', 'carol'] as const;
 const ROOM = 'standup';
 
-let dir: string;
-let relay: RunningRelay;
-let browser: Browser;
-const hosts: HostProcess[] = [];
-const views: HostView[] = [];
-const pages: Page[] = [];
+const suite = hostsSuite({ nicks: NICKS, tmpPrefix: 'conclave-e2e-admission-', admission: null });
+const { pages, page } = suite;
+
 const fingerprints: string[] = [];
-
-beforeAll(async () => {
-  ensureRendererBuilt();
-  dir = mkdtempSync(join(tmpdir(), 'conclave-e2e-admission-'));
-  relay = await startRelay({ host: '127.0.0.1', port: 0 });
-  hosts.push(
-    ...(await Promise.all(NICKS.map((n) => spawnHost(n, join(dir, n), relay.url, 30_000, null)))),
-  );
-  views.push(...hosts.map((h) => new HostView(h)));
-  browser = await launchChromium();
-  for (const h of hosts) pages.push(await openPage(browser, h.url));
-}, 240_000);
-
-afterAll(async () => {
-  await browser?.close();
-  for (const v of views) v.close();
-  await Promise.all(hosts.map((h) => h.stop()));
-  await relay?.close();
-  if (dir) rmSync(dir, { recursive: true, force: true });
-}, 60_000);
-
-const page = (i: number) => pages[i] as Page;
 
 /** The knock row for `nick` in a member's "Who can join" panel. */
 const knockRow = (p: Page, nick: string) =>
@@ -63,7 +33,7 @@ const knockRow = (p: Page, nick: string) =>
 describe('admission through the UI', { timeout: 120_000 }, () => {
   it("the founder's new room is a knock room", async () => {
     for (const [i, nick] of NICKS.entries()) fingerprints[i] = await onboard(page(i), nick);
-    await fillJoinForm(page(0), relay.url, ROOM, 'alice');
+    await fillJoinForm(page(0), suite.relay.url, ROOM, 'alice');
     await button(page(0), 'Join').click();
     await eventually('alice is a member', async () => {
       expect(await memberStates(page(0))).toEqual({ alice: 'member' });
@@ -76,7 +46,7 @@ describe('admission through the UI', { timeout: 120_000 }, () => {
   });
 
   it('a knocking user waits until a member admits them; then they chat', async () => {
-    await fillJoinForm(page(1), relay.url, ROOM, 'bob');
+    await fillJoinForm(page(1), suite.relay.url, ROOM, 'bob');
     await button(page(1), 'Join').click();
     await eventually('bob reads that he is waiting to be let in', async () => {
       expect(
@@ -120,7 +90,7 @@ describe('admission through the UI', { timeout: 120_000 }, () => {
   });
 
   it('a declined user is told so and stays out', async () => {
-    await fillJoinForm(page(2), relay.url, ROOM, 'carol');
+    await fillJoinForm(page(2), suite.relay.url, ROOM, 'carol');
     await button(page(2), 'Join').click();
     // Bob, admitted a moment ago, sees the knock too (it travelled in his state transfer or
     // arrived after him): he declines it.

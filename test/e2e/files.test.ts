@@ -3,16 +3,11 @@
 // others with progress bars on both sides; a pasted image goes too; the image shows inline from a
 // blob: URL; a fourth user who joins later sees none of them and cannot read them through the
 // API; a 30 MB file is refused in the composer with a message. No CSP violation on any page.
-import { mkdtempSync, rmSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startRelay, type RunningRelay } from '../../src-main/relay/index';
-import { ensureRendererBuilt } from './helpers/build';
-import { launchChromium, openPage, pageProblems, shot } from './helpers/browser';
-import { HostView, spawnHost, type HostProcess } from './helpers/hosts';
+import type { Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
+import { pageProblems, shot } from './helpers/browser';
+import { hostsSuite } from './helpers/suite';
 import { button, eventually, fillJoinForm, memberStates, onboard, region } from './helpers/ui';
 
 const SUITE = 'files';
@@ -20,34 +15,10 @@ const NICKS = ['alice', 'bob', 'carol', 'dave'] as const;
 const ROOM = 'design-review';
 const BIG = 5 * 1024 * 1024;
 
-let dir: string;
-let relay: RunningRelay;
-let browser: Browser;
-const hosts: HostProcess[] = [];
-const views: HostView[] = [];
-const pages: Page[] = [];
+const suite = hostsSuite({ nicks: NICKS, tmpPrefix: 'conclave-e2e-files-' });
+const { pages, page, view } = suite;
+
 const roomIds: string[] = [];
-
-const page = (i: number) => pages[i] as Page;
-const view = (i: number) => views[i] as HostView;
-
-beforeAll(async () => {
-  ensureRendererBuilt();
-  dir = mkdtempSync(join(tmpdir(), 'conclave-e2e-files-'));
-  relay = await startRelay({ host: '127.0.0.1', port: 0 });
-  hosts.push(...(await Promise.all(NICKS.map((n) => spawnHost(n, join(dir, n), relay.url)))));
-  views.push(...hosts.map((h) => new HostView(h)));
-  browser = await launchChromium();
-  for (const h of hosts) pages.push(await openPage(browser, h.url));
-}, 240_000);
-
-afterAll(async () => {
-  await browser?.close();
-  for (const v of views) v.close();
-  await Promise.all(hosts.map((h) => h.stop()));
-  await relay?.close();
-  if (dir) rmSync(dir, { recursive: true, force: true });
-}, 60_000);
 
 /** Records every progress bar state the page renders (transfers on loopback are quick). */
 async function recordBars(p: Page): Promise<void> {
@@ -117,7 +88,7 @@ describe('encrypted files through the UI', { timeout: 180_000 }, () => {
   it('three users join one room', async () => {
     for (const [i, nick] of NICKS.slice(0, 3).entries()) {
       await onboard(page(i), nick);
-      await fillJoinForm(page(i), relay.url, ROOM, nick);
+      await fillJoinForm(page(i), suite.relay.url, ROOM, nick);
     }
     await button(page(0), 'Join').click();
     await eventually('alice is a member', async () =>
@@ -218,7 +189,7 @@ describe('encrypted files through the UI', { timeout: 180_000 }, () => {
 
   it('a user who joins later sees none of the earlier files and cannot read them', async () => {
     await onboard(page(3), 'dave');
-    await fillJoinForm(page(3), relay.url, ROOM, 'dave');
+    await fillJoinForm(page(3), suite.relay.url, ROOM, 'dave');
     await button(page(3), 'Join').click();
     await eventually(
       'dave is a member',

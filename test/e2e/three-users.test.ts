@@ -2,15 +2,11 @@
 // driven through the UI in Chromium: they join one room at the same moment, their member lists
 // converge, join progress shows while they join, messages flow, one leaves and the others see
 // both steps of the leave, and the debug panel agrees with each runtime's own view of sessions.
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startRelay, type RunningRelay } from '../../src-main/relay/index';
-import { ensureRendererBuilt } from './helpers/build';
-import { launchChromium, openPage, pageProblems, shot } from './helpers/browser';
-import { HostView, spawnHost, type HostProcess } from './helpers/hosts';
+import { describe, expect, it } from 'vitest';
+import { pageProblems, shot } from './helpers/browser';
+import { hostsSuite } from './helpers/suite';
 import {
   button,
   eventually,
@@ -28,36 +24,12 @@ const SUITE = 'three-users';
 const NICKS = ['alice', 'bob', 'carol'] as const;
 const ROOM = 'launch-plans';
 
-let dir: string;
-let relay: RunningRelay;
-let browser: Browser;
-const hosts: HostProcess[] = [];
-const views: HostView[] = [];
-const pages: Page[] = [];
+const suite = hostsSuite({ nicks: NICKS, tmpPrefix: 'conclave-e2e-three-' });
+const { pages, page, view } = suite;
+
 const roomIds: string[] = [];
 /** A user whose debug panel shows sessions in every status. */
 let observer = 0;
-
-beforeAll(async () => {
-  ensureRendererBuilt();
-  dir = mkdtempSync(join(tmpdir(), 'conclave-e2e-three-'));
-  relay = await startRelay({ host: '127.0.0.1', port: 0 });
-  hosts.push(...(await Promise.all(NICKS.map((n) => spawnHost(n, join(dir, n), relay.url)))));
-  views.push(...hosts.map((h) => new HostView(h)));
-  browser = await launchChromium();
-  for (const h of hosts) pages.push(await openPage(browser, h.url));
-}, 240_000);
-
-afterAll(async () => {
-  await browser?.close();
-  for (const v of views) v.close();
-  await Promise.all(hosts.map((h) => h.stop()));
-  await relay?.close();
-  if (dir) rmSync(dir, { recursive: true, force: true });
-}, 60_000);
-
-const page = (i: number) => pages[i] as Page;
-const view = (i: number) => views[i] as HostView;
 
 /** The panel's sid -> status must equal the runtime's, read at the same quiet moment. */
 async function expectPanelMatchesRuntime(i: number): Promise<Record<string, string>> {
@@ -83,7 +55,7 @@ describe('three users in one room, through the UI', { timeout: 120_000 }, () => 
 
   it('joins all three at the same moment, shows progress, and converges', async () => {
     for (const [i, nick] of NICKS.entries()) {
-      await fillJoinForm(page(i), relay.url, ROOM, nick);
+      await fillJoinForm(page(i), suite.relay.url, ROOM, nick);
       await recordProgress(page(i));
     }
     await shot(page(1), SUITE, '02-join-form-filled');
@@ -231,7 +203,7 @@ describe('three users in one room, through the UI', { timeout: 120_000 }, () => 
       p.waitForEvent('download'),
       button(p, 'Export debug bundle').click(),
     ]);
-    const path = join(dir, 'bundle.json');
+    const path = join(suite.dir, 'bundle.json');
     await download.saveAs(path);
     const text = readFileSync(path, 'utf8');
     const bundle = JSON.parse(text) as { state: { sessions: unknown[] }; eventLog: unknown[] };
