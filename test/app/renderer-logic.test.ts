@@ -12,6 +12,7 @@ import type {
 import {
   age,
   batchProgressText,
+  changesInProgress,
   countsText,
   digitRows,
   isDraining,
@@ -408,5 +409,49 @@ describe('format', () => {
         }),
       ),
     ).toBe(true);
+  });
+
+  it('lists a live batch but not the one-joiner joins it covers', () => {
+    const parent = ['alice', 'bob'];
+    const join = (nick: string) =>
+      session({
+        sid: nick.padEnd(64, '0'),
+        members: [...parent, nick],
+        reason: `join of ${nick}`,
+        history: [{ status: 'in-limbo', reason: `join of ${nick}`, seq: 5, at: 1_000 }],
+      });
+    const batch = session({
+      sid: 'b'.repeat(64),
+      kind: 'batch',
+      members: [...parent, 'ada', 'brian'],
+      joiners: ['ada', 'brian'],
+      reason: 'batch of 2',
+      history: [{ status: 'in-limbo', reason: 'batch of 2', seq: 6, at: 1_000 }],
+    });
+    const leave = session({ sid: 'l'.repeat(64), kind: 'leave', members: ['alice'] });
+    const sids = (list: SessionView[]) => list.map((s) => s.sid[0]);
+    // While the batch is in limbo, only the joins of people it does not admit stay listed.
+    expect(
+      sids(changesInProgress([join('ada'), batch, join('brian'), join('chen'), leave], parent)),
+    ).toEqual(['b', 'c', 'l']);
+    // A join without a reason is matched by the member its parent lacks.
+    expect(sids(changesInProgress([{ ...join('ada'), history: [] }, batch], parent))).toEqual([
+      'b',
+    ]);
+    // Without a live batch (none, draining, or no longer in limbo) the joins are the list.
+    expect(sids(changesInProgress([join('ada'), join('brian')], parent))).toEqual(['a', 'b']);
+    const draining = {
+      ...batch,
+      history: [
+        { status: 'in-limbo' as const, reason: 'batch of 2', seq: 6, at: 0 },
+        { status: 'current' as const, reason: 'confirmed', seq: 7, at: 0 },
+        { status: 'in-limbo' as const, reason: 'superseded', seq: 8, at: 0 },
+      ],
+    };
+    expect(sids(changesInProgress([join('ada'), draining], parent))).toEqual(['a']);
+    const current = { ...batch, status: 'current' as const };
+    expect(sids(changesInProgress([join('ada'), current], parent))).toEqual(['a']);
+    // Sessions not in limbo, and draining ones, are never listed.
+    expect(changesInProgress([{ ...join('ada'), status: 'current' }], parent)).toEqual([]);
   });
 });

@@ -112,6 +112,14 @@ describe('three joiners admitted in one batch, through the UI', { timeout: 150_0
           /^3 people are joining: auth \d+\/\d+ · shares \d+\/\d+ · confirmed \d+\/\d+$/,
         );
       });
+      // The one-joiner joins the batch covers (its fallback) are not listed beside it.
+      const changes = region(page('alice'), 'Members')
+        .getByRole('region', { name: 'Changes in progress' })
+        .getByRole('listitem');
+      await eventually('alice lists only the batch among the changes', async () => {
+        expect(await changes.count()).toBe(1);
+        expect(await changes.getByTestId('batch-progress').count()).toBe(1);
+      });
       await shot(page('alice'), SUITE, '01-batch-progress', 'batch-join-progress');
       const together = await page('ada').getByTestId('joining-together').innerText();
       expect(together).toMatch(/^You and 2 others are joining together: \w+ and \w+$/);

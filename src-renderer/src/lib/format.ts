@@ -64,9 +64,7 @@ export function sessionTitle(s: SessionView, parentMembers: readonly string[]): 
     case 'genesis':
       return 'Room founded';
     case 'join': {
-      const who =
-        s.history[0]?.reason.match(/join of (\S+)/)?.[1] ??
-        s.members.find((m) => !parentMembers.includes(m));
+      const who = joinJoiner(s, parentMembers);
       return who ? `Join of ${who}` : 'Join';
     }
     case 'batch': {
@@ -80,6 +78,35 @@ export function sessionTitle(s: SessionView, parentMembers: readonly string[]): 
     case 'rekey':
       return 'New keys';
   }
+}
+
+/** A one-joiner join session's joiner: as its first reason names them, else the member its parent lacks. */
+export function joinJoiner(s: SessionView, parentMembers: readonly string[]): string | undefined {
+  return (
+    s.history[0]?.reason.match(/join of (\S+)/)?.[1] ??
+    s.members.find((m) => !parentMembers.includes(m))
+  );
+}
+
+/**
+ * The "Changes in progress" list: the sessions in limbo that are not draining, less the
+ * one-joiner join sessions whose joiner a listed batch session admits (they are the batch's
+ * fallback; the batch's line already shows those joiners' progress).
+ */
+export function changesInProgress(
+  sessions: readonly SessionView[],
+  parentMembers: readonly string[],
+): SessionView[] {
+  const live = sessions.filter((s) => s.status === 'in-limbo' && !isDraining(s));
+  const batched = new Set(
+    live.filter((s) => s.kind === 'batch').flatMap((s) => batchJoiners(s, parentMembers)),
+  );
+  if (batched.size === 0) return live;
+  return live.filter((s) => {
+    if (s.kind !== 'join') return true;
+    const who = joinJoiner(s, parentMembers);
+    return who === undefined || !batched.has(who);
+  });
 }
 
 /** A batch session's joiners: as the runtime names them, else the members its parent lacks. */
