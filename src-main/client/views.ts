@@ -131,11 +131,13 @@ export function roomStateView(runner: RoomViewSource, keys: readonly KnownKeyRec
   const parentOf = (sid: Session['sid']) => engine.sessions.get(sid);
   const admits = (x: Session, nick: Nick) =>
     x.joiner === nick || (batchJoiners(x, parentOf)?.includes(nick) ?? false);
+  const live = sessions.filter((x) => x.status === 'in-limbo' && x.parent === current?.sid);
   for (const nick of pending.joiners) {
-    // Its own join session, or the batch admitting it with the others: the furthest along.
-    const s = sessions
-      .filter((x) => x.status === 'in-limbo' && x.parent === current?.sid && admits(x, nick))
-      .sort((a, b) => score(b) - score(a))[0];
+    // The batch admitting it with the others while one lives (its own join session is then the
+    // fallback, which holds its confirmation), else its own join session: the furthest along.
+    const mine = live.filter((x) => admits(x, nick));
+    const batches = mine.filter((x) => x.kind === 'batch');
+    const s = (batches.length > 0 ? batches : mine).sort((a, b) => score(b) - score(a))[0];
     const lt = s?.participants[s.indexByNick.get(nick) ?? -1]?.lt;
     add(nick, 'joining', s ? counts(s) : null, lt);
   }

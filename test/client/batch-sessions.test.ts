@@ -47,14 +47,17 @@ class TestSession extends Session {
     participants: Participant[],
     seq: number,
     private readonly named: Nick[] | null,
+    private readonly tokens = { have: 4, need: 6 },
   ) {
-    super(sid, new Uint8Array(32), parent, kind, participants, null, asSeq(seq), 1_000);
+    // A join session's joiner is its last participant here.
+    const joiner = kind === 'join' ? (participants.at(-1)?.nick ?? null) : null;
+    super(sid, new Uint8Array(32), parent, kind, participants, joiner, asSeq(seq), 1_000);
     this.record('in-limbo', { kind: 'created', detail: `${kind} session` }, asSeq(seq), 1_000);
   }
 
   override progress(): Progress {
     const { joiners: _, ...counts } = super.progress();
-    const p = { ...counts, tokens: { have: 4, need: 6 } };
+    const p = { ...counts, tokens: this.tokens };
     return this.named ? { ...p, joiners: [...this.named] } : p;
   }
 }
@@ -158,6 +161,17 @@ describe('batch sessions in the client', () => {
     const named = joiners.map((j) => j.nick);
     const batch = new TestSession(sidOf(2), genesis.sid, 'batch', [alice, ...joiners], 5, named);
     h.engine.sessions.set(batch.sid, batch);
+    // chen's own join session, the batch's fallback, got further before the batch formed.
+    const chenJoin = new TestSession(
+      sidOf(3),
+      genesis.sid,
+      'join',
+      [alice, joiners[0] as Participant],
+      4,
+      null,
+      { have: 5, need: 5 },
+    );
+    h.engine.sessions.set(chenJoin.sid, chenJoin);
     await h.feed(5, [
       event(sessionEvent(batch, 5)),
       event({ type: 'progress', progress: batch.progress(), seq: asSeq(5) }),
@@ -179,7 +193,8 @@ describe('batch sessions in the client', () => {
       kind: 'batch',
       joiners: ['chen', 'ada', 'brian'],
     });
-    // Each joiner's row shows the progress of the batch admitting it.
+    // Each joiner's row shows the progress of the batch admitting it, chen's too: its own join
+    // session is further along but waits for the batch.
     for (const nick of named) {
       expect(state.members.find((m) => m.nick === nick)).toMatchObject({
         state: 'joining',
