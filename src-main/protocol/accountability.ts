@@ -277,12 +277,28 @@ export function onVeto(
   if (!stalled.indexByNick.has(event.nick)) return 'sender-not-participant';
   const ji = stalled.indexByNick.get(joiner) as number;
   const tokens = stalled.kind === 'batch' ? stalled.batchKcs.get(ji) : stalled.joinerKcs;
-  if (!tokens) {
-    const round = newRound(stalled, 'veto', event.nick, joiner, event.seq, []);
-    blameParticipant(room, round, event.nick, 'false-veto', event.seq, event.at);
+  return settleTokenDispute(room, stalled, 'veto', joiner, Boolean(tokens), event);
+}
+
+/**
+ * A veto or a complaint about tokens of which none was ordered is false, and its sender is
+ * blamed at once; otherwise the blame round that judges those tokens opens.
+ */
+function settleTokenDispute(
+  room: RoomState,
+  session: Session,
+  cause: 'veto' | 'complaint',
+  accused: Nick,
+  tokensOrdered: boolean,
+  event: MessageEvent,
+): string {
+  if (!tokensOrdered) {
+    const round = newRound(session, cause, event.nick, accused, event.seq, []);
+    const falseCause = cause === 'veto' ? 'false-veto' : 'false-complaint';
+    blameParticipant(room, round, event.nick, falseCause, event.seq, event.at);
     return 'accepted';
   }
-  openBlame(room, stalled, 'veto', event.nick, event.seq, event.at, joiner);
+  openBlame(room, session, cause, event.nick, event.seq, event.at, accused);
   return 'accepted';
 }
 
@@ -306,16 +322,10 @@ export function onComplaint(
   }
   if (room.blame) return 'ignored: a blame round is open';
   const mi = session.indexByNick.get(member) as number;
+  // No token from that member ordered: nothing the complaint could be about.
   const ordered =
     session.kind === 'batch' ? session.batchMkcs.has(mi) : session.memberKcs[mi] !== null;
-  if (!ordered) {
-    // No token from that member was ordered: nothing it could be about.
-    const round = newRound(session, 'complaint', event.nick, member, event.seq, []);
-    blameParticipant(room, round, event.nick, 'false-complaint', event.seq, event.at);
-    return 'accepted';
-  }
-  openBlame(room, session, 'complaint', event.nick, event.seq, event.at, member);
-  return 'accepted';
+  return settleTokenDispute(room, session, 'complaint', member, ordered, event);
 }
 
 /** The reveal timer: accuse, in the current session, those who have not revealed. */

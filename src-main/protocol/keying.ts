@@ -226,13 +226,7 @@ export function onContribution(
   const kcToUs = own ? (extra.kc ?? extra.kcs?.[own.index] ?? null) : null;
   if (own && session.isJoinerIndex(own.index) && (extra.kc || extra.kcs)) {
     try {
-      const expected = authToken(
-        room.crypto,
-        pairKey(room, session, index),
-        session.sidBytes,
-        session.participants[own.index] as Participant,
-      );
-      if (kcToUs && room.crypto.constantTimeEqual(expected, kcToUs)) own.tokensOk.add(index);
+      if (tokenVerifies(room, session, index, kcToUs)) own.tokensOk.add(index);
       else {
         const who = (session.participants[index] as Participant).nick;
         warn(room, 'bad-member-token', `token from ${who} does not verify`, event.seq);
@@ -268,6 +262,27 @@ export function onJoinerAuth(
   return 'accepted';
 }
 
+/**
+ * Whether `kc` is the token participant `from` owes us in this session: both sides compute it
+ * from their triple-DH key (the expected value is computed even without a token, so a key that
+ * cannot be converted throws CryptoError either way).
+ */
+function tokenVerifies(
+  room: RoomState,
+  session: Session,
+  from: number,
+  kc: Uint8Array | null | undefined,
+): boolean {
+  const own = session.own as NonNullable<Session['own']>;
+  const expected = authToken(
+    room.crypto,
+    pairKey(room, session, from),
+    session.sidBytes,
+    session.participants[own.index] as Participant,
+  );
+  return kc !== null && kc !== undefined && room.crypto.constantTimeEqual(expected, kc);
+}
+
 /** Check the joiner's token addressed to us; a bad one is vetoed (docs/PROTOCOL.md). */
 export function checkJoinerToken(
   room: RoomState,
@@ -280,17 +295,7 @@ export function checkJoinerToken(
   if (!own || joinerIndex < 0 || own.tokensOk.has(joinerIndex)) return;
   const joiner = (session.participants[joinerIndex] as Participant).nick;
   const kc = kcs[own.index];
-  let ok = false;
-  if (kc) {
-    const expected = authToken(
-      room.crypto,
-      pairKey(room, session, joinerIndex),
-      session.sidBytes,
-      session.participants[own.index] as Participant,
-    );
-    ok = room.crypto.constantTimeEqual(expected, kc);
-  }
-  if (ok) own.tokensOk.add(joinerIndex);
+  if (kc && tokenVerifies(room, session, joinerIndex, kc)) own.tokensOk.add(joinerIndex);
   else {
     warn(room, 'bad-joiner-token', `joiner ${joiner} sent us a token that does not verify`, seq);
     sendTimeout(room, session, [joiner], true);
