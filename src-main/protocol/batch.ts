@@ -2,10 +2,10 @@
 // admits, when it forms (rule B1), the one-joiner sessions that wait on it, and what a member
 // does when the batch stalls on a silent joiner (rule B4).
 import { MessageType } from './codec';
-import { contribute, frontJoinSession, maybeConfirm, sendTimeout } from './keying';
+import { contribute, frontJoinSession, maybeConfirm, releaseGather, sendTimeout } from './keying';
 import { coveringBatch, limboOnCurrent } from './room-effects';
 import type { Ordered, RoomState } from './room-state';
-import { MAX_BATCH } from './room-state';
+import { ARRIVAL_WINDOW_MS, MAX_ARRIVING, MAX_BATCH } from './room-state';
 import type { Nick, Seq } from './types';
 import { asSeq, asSid } from './types';
 
@@ -79,4 +79,46 @@ export function onBatchStall(room: RoomState, sid: string): void {
   releaseBatchHolds(room, seq);
   const front = frontJoinSession(room);
   if (front?.deferred) contribute(room, front, seq);
+}
+
+/**
+ * Rule B1a: a client that joins the relay room and is neither a member of C nor pending is
+ * arriving until its JOIN_REQUEST is ordered, it leaves, or ARRIVAL_WINDOW_MS of relay time pass.
+ */
+export function noteArrival(room: RoomState, nick: Nick, at: number): void {
+  if (room.mode !== 'attached' || !room.current) return;
+  if (room.current.indexByNick.has(nick) || room.pendingJoiners.some((j) => j.nick === nick))
+    return;
+  room.arriving.delete(nick);
+  room.arriving.set(nick, at);
+  if (room.arriving.size > MAX_ARRIVING)
+    room.arriving.delete(room.arriving.keys().next().value as Nick);
+}
+
+/** Before each ordered event: forget the clients that arrived too long ago (relay time). */
+export function pruneArrivals(room: RoomState, at: number): void {
+  for (const [nick, since] of room.arriving) {
+    if (at - since >= ARRIVAL_WINDOW_MS) room.arriving.delete(nick);
+  }
+}
+
+/**
+ * Rule B1a: the last arriving client's request (or departure) closes the batch window as a
+ * member's frame does (B1): the batch of every fresh pending joiner forms at that event.
+ * Returns whether it formed; the caller reconciles.
+ */
+export function gatherBatch(room: RoomState): boolean {
+  if (room.arriving.size > 0 || room.mode !== 'attached') return false;
+  const candidates = batchCandidates(room);
+  if (!candidates) return false;
+  room.batchJoiners = candidates;
+  return true;
+}
+
+/** Our gather timer fired: stop holding that join session for clients still arriving. */
+export function onGatherTimer(room: RoomState, sid: string): void {
+  const session = room.sessions.get(asSid(sid));
+  if (!session || session.status !== 'in-limbo') return;
+  session.gatherDone = true;
+  releaseGather(room, asSeq(room.lastSeq));
 }

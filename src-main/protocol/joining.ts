@@ -1,6 +1,7 @@
 // The joiner's side: join requests, accepting a join request (the admission gate, then the
 // pending list), and founding a room alone (PROTOCOL.md rule 5).
 import { isBanned } from './accountability';
+import { gatherBatch } from './batch';
 import type { ParsedFrame } from './codec';
 import { decodeBody, encodeFrame, verifyFrame } from './codec';
 import { confirmation, deriveSid, ringSecret, sessionKey, tripleDh } from './derive';
@@ -42,6 +43,7 @@ export function onJoinRequest(
   if (body.value.nick !== event.nick) return 'sender-mismatch';
   if (!verifyFrame(room.crypto, frame, body.value.eph)) return 'bad-signature';
   if (room.mode !== 'attached') return 'accepted';
+  const wasArriving = room.arriving.delete(event.nick);
   if (room.current?.indexByNick.has(event.nick) && !room.pendingLeavers.has(event.nick)) {
     return 'ignored: already a member';
   }
@@ -51,7 +53,12 @@ export function onJoinRequest(
   if (gate !== null) return gate;
   const { lt, eph } = body.value;
   room.pendingJoiners.push({ nick: event.nick, lt, eph, seq: event.seq });
-  reconcile(room, event.seq, event.at, { kind: 'created', detail: `join of ${event.nick}` });
+  // The last of the clients arriving together has asked: their batch forms now (rule B1a).
+  const batch = wasArriving && gatherBatch(room);
+  const detail = batch
+    ? `batch join of ${(room.batchJoiners ?? []).join(', ')}`
+    : `join of ${event.nick}`;
+  reconcile(room, event.seq, event.at, { kind: 'created', detail });
   return 'accepted';
 }
 

@@ -19,7 +19,7 @@ import {
   warn,
 } from './room-effects';
 import type { RoomState } from './room-state';
-import { EMPTY } from './room-state';
+import { ARRIVAL_WINDOW_MS, EMPTY } from './room-state';
 import type { Session } from './session';
 import { encodePublicState } from './state-transfer';
 import type { Nick, Participant, Seq, SignKeyPair } from './types';
@@ -41,7 +41,29 @@ export function startParticipating(room: RoomState, session: Session, seq: Seq):
     arm(room, `stall:${session.sid}`, room.stallMs);
     return;
   }
+  if (gathering(room, session)) {
+    session.deferred = true;
+    arm(room, `gather:${session.sid}`, ARRIVAL_WINDOW_MS);
+    return;
+  }
   contribute(room, session, seq);
+}
+
+/**
+ * Rule B1a (docs/PROTOCOL.md "Batch admission"): a member holds its contribution to the front
+ * join session while other clients that joined the relay room have not sent their request yet
+ * (at most ARRIVAL_WINDOW_MS, our gather timer), so that joiners arriving together are admitted
+ * by one batch without a wasted one-joiner wave. A local choice of when to send.
+ */
+export function gathering(room: RoomState, session: Session): boolean {
+  if (session.kind !== 'join' || session.gatherDone || room.arriving.size === 0) return false;
+  return !!room.current?.indexByNick.has(room.nick) && !session.isJoiner(room.nick);
+}
+
+/** After an ordered event or our gather timer: the front goes ahead once nobody is arriving. */
+export function releaseGather(room: RoomState, seq: Seq): void {
+  const front = frontJoinSession(room);
+  if (front?.deferred && !gathering(room, front)) contribute(room, front, seq);
 }
 
 /**
@@ -72,6 +94,7 @@ export function contribute(room: RoomState, session: Session, seq: Seq): void {
   if (index === undefined || session.own || session.status !== 'in-limbo') return;
   session.deferred = false;
   cancel(room, `stall:${session.sid}`);
+  cancel(room, `gather:${session.sid}`);
   const c = room.current as Session;
   const isJoiner = session.isJoiner(room.nick);
   let eph: SignKeyPair | undefined;

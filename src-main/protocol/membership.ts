@@ -4,7 +4,7 @@ import { batchCandidates, normalizeBatch, releaseBatchHolds } from './batch';
 import { encodeFrame } from './codec';
 import { deriveSid, historyStart, sortParticipants, transcriptStart } from './derive';
 import type { SessionKind } from './events';
-import { contribute, frontJoinSession, sendTimeout, startParticipating } from './keying';
+import { releaseGather, sendTimeout, startParticipating } from './keying';
 import {
   arm,
   cancel,
@@ -124,9 +124,9 @@ export function reconcile(room: RoomState, seq: Seq, at: number, why: Transition
     if (d.joiner) emit(room, { type: 'member-joining', nick: d.joiner.nick, sid, seq });
     startParticipating(room, session, seq);
   }
-  // A change may have moved another join session to the front: contribute to it now.
-  const front = frontJoinSession(room);
-  if (front?.deferred) contribute(room, front, seq);
+  // A change may have moved another join session to the front: contribute to it now (unless
+  // we gather the clients still arriving, rule B1a).
+  releaseGather(room, seq);
   releaseBatchHolds(room, seq);
   pruneDead(room);
 }

@@ -1,12 +1,13 @@
 // The ordered stream: each event in seq order (never past a gap), the history chain, the
 // joiner's buffer, the batch window, and each message through its dispatch.ts row.
-import { batchCandidates, batchTrigger } from './batch';
+import { batchCandidates, batchTrigger, gatherBatch, noteArrival, pruneArrivals } from './batch';
 import { MessageType, parseFrame } from './codec';
 import { historyNext } from './derive';
 import type { Incoming } from './dispatch';
 import { dispatchRow } from './dispatch';
 import { attachEmpty, sendGenesis, sendJoinRequest } from './joining';
-import { formBatch } from './membership';
+import { formBatch, reconcile } from './membership';
+import { releaseGather } from './keying';
 import { emit, warn } from './room-effects';
 import type { DropReason, MessageEvent, Ordered, RoomState } from './room-state';
 import { EMPTY, MAX_BUFFER } from './room-state';
@@ -42,11 +43,14 @@ export function onOrdered(room: RoomState, event: Ordered): void {
   if (room.mode === 'detached' || room.mode === 'idle') {
     if (event.kind !== 'joined' || event.nick !== room.nick) pushBuffer(room, event);
   }
+  if (room.mode === 'attached') pruneArrivals(room, event.at);
   // A member's frame closes the batch window (docs/PROTOCOL.md "Batch admission", rule B1):
   // who may join the batch is read before the frame applies, the batch forms after it.
   const candidates = batchTrigger(room, event) ? batchCandidates(room) : null;
   const outcome = applyOrdered(room, event);
   if (candidates) formBatch(room, candidates, event.seq, event.at);
+  // Nobody arriving any more: a front session we held goes ahead (rule B1a).
+  if (room.mode === 'attached') releaseGather(room, event.seq);
   emit(room, {
     type: 'log',
     seq: event.seq,
@@ -82,6 +86,12 @@ export function applyOrdered(room: RoomState, event: Ordered): string {
       return onJoined(room, event);
     case 'left':
       room.presence.delete(event.nick);
+      if (room.arriving.delete(event.nick) && gatherBatch(room)) {
+        reconcile(room, event.seq, event.at, {
+          kind: 'created',
+          detail: `batch join of ${(room.batchJoiners ?? []).join(', ')}`,
+        });
+      }
       if (room.mode === 'detached') {
         // Someone left: the conversation we saw may have ended with them. Only evidence seen
         // from now on counts, so unanswered requests may found the room (PROTOCOL.md rule 5).
@@ -98,6 +108,7 @@ export function applyOrdered(room: RoomState, event: Ordered): string {
 
 export function onJoined(room: RoomState, event: Extract<Ordered, { kind: 'joined' }>): string {
   room.presence.add(event.nick);
+  noteArrival(room, event.nick, event.at);
   if (event.nick !== room.nick || room.mode !== 'idle') return 'accepted';
   for (const m of event.membersBefore ?? []) room.presence.add(m);
   const others = (event.membersBefore ?? []).filter((m) => m !== room.nick);

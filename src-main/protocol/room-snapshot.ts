@@ -43,6 +43,7 @@ export function toSnapshot(room: RoomState): Uint8Array {
     banned: room.banned.map((b) => ({ nick: b.nick, lt: b.lt })),
     ...(room.batchJoiners ? { batchJoiners: [...room.batchJoiners] } : {}),
     ...(room.unbatchable.size ? { unbatchable: [...room.unbatchable] } : {}),
+    ...(room.arriving.size ? { arriving: [...room.arriving] } : {}),
     ...(admissionSnapshot(room) ? { admission: admissionSnapshot(room) } : {}),
     ...(room.blame
       ? {
@@ -84,6 +85,7 @@ export function restoreSnapshot(room: RoomState, x: EngineSnapshot): void {
   room.banned = (x.banned ?? []).map((b) => ({ nick: b.nick as Nick, lt: b.lt }));
   room.batchJoiners = x.batchJoiners ? (x.batchJoiners as Nick[]) : null;
   room.unbatchable = new Set((x.unbatchable ?? []) as Nick[]);
+  room.arriving = new Map((x.arriving ?? []).map(([n, at]) => [n as Nick, at]));
   restoreAdmission(room, x.admission);
   if (x.blame) {
     const b = x.blame;

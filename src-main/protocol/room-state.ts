@@ -131,6 +131,13 @@ export const MAX_BUFFER = 5_000;
 export const MAX_DEAD_SESSIONS = 64;
 /** Most joiners one batch session admits; later ones wait for the next batch. */
 export const MAX_BATCH = 64;
+/**
+ * How long (relay time) a client that joined the relay room counts as arriving: members hold
+ * the front join session for it at most this long (docs/PROTOCOL.md "Batch admission", B1a).
+ */
+export const ARRIVAL_WINDOW_MS = 1_000;
+/** Most arriving clients remembered; the oldest is forgotten first. */
+export const MAX_ARRIVING = 256;
 
 /**
  * What a module calls in a module above it (or a step that admission.ts extends), wired once
@@ -202,6 +209,11 @@ export interface RoomState {
   batchJoiners: Nick[] | null;
   /** Pending joiners a member reported silent in a batch: they go by one-joiner sessions. */
   unbatchable: Set<Nick>;
+  /**
+   * Clients that joined the relay room as non-members and have no JOIN_REQUEST ordered yet,
+   * with the relay time of their `joined` (docs/PROTOCOL.md rule B1a). Ordered state.
+   */
+  arriving: Map<Nick, number>;
   accusations: Map<Nick, Set<Nick>>;
   rekeyRequested: boolean;
   readonly presence: Set<Nick>;
@@ -265,6 +277,7 @@ export function newRoomState(config: EngineConfig, ops: EngineOps): RoomState {
     pendingLeavers: new Set(),
     batchJoiners: null,
     unbatchable: new Set(),
+    arriving: new Map(),
     accusations: new Map(),
     rekeyRequested: false,
     presence: new Set(),

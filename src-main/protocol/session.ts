@@ -66,6 +66,8 @@ export class Session {
   stalled = false;
   /** Join sessions, a local note: our confirmation waits while a batch covers the joiner. */
   heldForBatch = false;
+  /** Join sessions, a local note: our gather timer fired, so we no longer hold it (rule B1a). */
+  gatherDone = false;
 
   constructor(
     readonly sid: Sid,

@@ -104,6 +104,8 @@ export const engineSnapshotSchema = v.object({
   banned: v.optional(v.array(v.object({ nick: v.string(), lt: anyBytes }))),
   batchJoiners: v.optional(v.nullable(v.array(v.string()))),
   unbatchable: v.optional(v.array(v.string())),
+  // Added with rule B1a (docs/PROTOCOL.md "Batch admission"): clients arriving, relay time.
+  arriving: v.optional(v.array(v.tuple([v.string(), v.number()]))),
   // Added with the admission policy (docs/PROTOCOL.md "Admission policy").
   admission: v.optional(
     v.object({

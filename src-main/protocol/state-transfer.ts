@@ -71,6 +71,8 @@ export const publicStateSchema = v.strictObject({
   batch: v.optional(v.pipe(v.array(nick), v.maxLength(4096))),
   /** Pending joiners reported silent in a batch: they go by one-joiner sessions. */
   unbatchable: v.optional(v.pipe(v.array(nick), v.maxLength(4096))),
+  /** Clients arriving (rule B1a): joined the relay room, no request yet; relay time of joining. */
+  arriving: v.optional(v.pipe(v.array(v.tuple([nick, v.number()])), v.maxLength(256))),
   admission: v.optional(admissionSchema),
   limbo: v.array(
     v.strictObject({

@@ -3,12 +3,13 @@
 // client decrypts; only ordered events change session state. After a restart, every timer the
 // state calls for is armed again.
 import { onRevealTimer } from './accountability';
-import { onBatchStall } from './batch';
+import { onBatchStall, onGatherTimer } from './batch';
 import { foundAlone, sendJoinRequest } from './joining';
-import { batchStallMs, contribute, frontJoinSession, sendTimeout } from './keying';
+import { batchStallMs, contribute, frontJoinSession, gathering, sendTimeout } from './keying';
 import { sendRekey } from './membership';
 import { arm, isMember, kill, limboOnCurrent } from './room-effects';
 import type { RoomState } from './room-state';
+import { ARRIVAL_WINDOW_MS } from './room-state';
 import type { Nick } from './types';
 import { asSeq, asSid } from './types';
 
@@ -18,6 +19,7 @@ export function onTimer(room: RoomState, key: string, at: number): void {
   else if (key.startsWith('limbo:')) onLimboTimer(room, key);
   else if (key.startsWith('reveal:')) onRevealTimer(room, key);
   else if (key.startsWith('stall:')) onStallTimer(room, key.slice('stall:'.length));
+  else if (key.startsWith('gather:')) onGatherTimer(room, key.slice('gather:'.length));
   else if (key.startsWith('batch-stall:')) onBatchStall(room, key.slice('batch-stall:'.length));
   else if (key.startsWith('drain:')) onDrainTimer(room, key.slice('drain:'.length), at);
   else if (key === 'rekey') onRekeyTimer(room);
@@ -111,6 +113,7 @@ export function rearmTimers(room: RoomState): void {
   }
   for (const s of limboOnCurrent(room)) {
     if (s.deferred) arm(room, `stall:${s.sid}`, room.stallMs);
+    if (s.deferred && gathering(room, s)) arm(room, `gather:${s.sid}`, ARRIVAL_WINDOW_MS);
     if (s.kind === 'batch' && s.own && !s.stalled)
       arm(room, `batch-stall:${s.sid}`, batchStallMs(room, s));
     if (s.own && room.current?.indexByNick.has(room.nick))

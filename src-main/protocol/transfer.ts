@@ -71,6 +71,7 @@ export function restoreRollback(room: RoomState, saved: Rollback): void {
   room.banned = [];
   room.batchJoiners = null;
   room.unbatchable.clear();
+  room.arriving.clear();
 }
 
 export function importState(room: RoomState, state: PublicState): string {
@@ -103,6 +104,7 @@ export function importState(room: RoomState, state: PublicState): string {
   room.banned = (state.banned ?? []).map(([nick, lt]) => ({ nick: nick as Nick, lt }));
   room.batchJoiners = state.batch ? (state.batch as Nick[]) : null;
   room.unbatchable = new Set((state.unbatchable ?? []) as Nick[]);
+  room.arriving = new Map((state.arriving ?? []).map(([n, at]) => [n as Nick, at]));
   if (state.previous) {
     // Kept only to verify a LEAVE still in flight under it; we never held its keys.
     const p = state.previous;
@@ -172,6 +174,7 @@ export function exportState(room: RoomState, seq: Seq): PublicState {
       : {}),
     ...(room.batchJoiners ? { batch: [...room.batchJoiners] } : {}),
     ...(room.unbatchable.size ? { unbatchable: [...room.unbatchable] } : {}),
+    ...(room.arriving.size ? { arriving: [...room.arriving] } : {}),
     limbo: limboOnCurrent(room).map((s) => ({
       sid: s.sidBytes,
       confirmed: s.confirmed.flatMap((n, i) => (n ? [[i, n] as [number, Uint8Array]] : [])),

@@ -207,11 +207,11 @@ describe('a joiner that lies to a minority', () => {
     expect(took).toBeLessThanOrEqual(BOUND);
     relay.settle(30_000);
     assertConverged(relay, ['alice', 'bob', 'carol', 'dave']);
-    for (const name of ['alice', 'bob', 'carol']) {
+    // dave arrived with mallory, so the two were one batch (rule B1a): he followed the blame
+    // round from its start, stayed pending through it, and saw the same verdict.
+    for (const name of ['alice', 'bob', 'carol', 'dave']) {
       expect(blamedBy(relay, name)).toEqual(['mallory:bad-joiner-token']);
     }
-    // dave arrived after the verdict: nobody is blamed in the room he follows.
-    expect(blamedBy(relay, 'dave')).toEqual([]);
   });
 });
 
@@ -348,8 +348,10 @@ describe('finding 4: a relay that hides a frame from one client and renumbers th
       relay.settle(2_000);
       expect(alice.engine.current?.members).toEqual(['alice', 'bob', 'dave', 'erin']);
       expect(blamedBy(relay, 'bob')).toEqual(['carol:reported-by-majority']);
-      // The held message went out only without carol, and carol never read it.
-      expect(messagesOf(relay.client('erin')).map((m) => m.text)).toContain('not for a split view');
+      // The held message went out only without carol, and carol never read it. (In which
+      // session: with erin, or first without her, depends on timing: with a hidden presence the
+      // others hold erin's session for the arriving zed, rule B1a, and carol does not.)
+      expect(messagesOf(relay.client('bob')).map((m) => m.text)).toContain('not for a split view');
       expect(messagesOf(carol).map((m) => m.text)).not.toContain('not for a split view');
     });
   }

@@ -2,10 +2,13 @@
 // one session, with one-joiner sessions as the fallback. Each scenario asserts the final sids,
 // members and statuses, and who could read what.
 import { beforeAll, describe, expect, it } from 'vitest';
-import { MessageType } from '../../src-main/protocol/codec';
+import { decodeBody, MessageType, parseFrame } from '../../src-main/protocol/codec';
+import { ARRIVAL_WINDOW_MS } from '../../src-main/protocol/room-state';
+import { decodePublicState } from '../../src-main/protocol/state-transfer';
 import type { AppEvent } from '../../src-main/protocol/events';
 import type { SimClient, SimRelay } from '../../src-main/sim/relay';
 import { assertConverged, buildRoom, messagesOf, ready, resign } from '../../src-main/sim/relay';
+import { toHex } from '../../src-main/protocol/types';
 
 beforeAll(ready);
 
@@ -107,9 +110,13 @@ describe('batch admission: simultaneous joiners in one round', () => {
     const infos = relay.log
       .slice(before)
       .filter((e) => e.kind === 'message' && e.data[1] === MessageType.PARTICIPANTS_INFO);
-    // The front joiner's session (2, sent before anyone knew of the others), then the batch (2).
-    // One session per joiner, one after another, sent 2 + 3 + 4 + 5 + 6 = 20.
-    expect(infos).toHaveLength(4);
+    // The batch's 2 and nothing else: the members held the front joiner's session while the
+    // others were still arriving (rule B1a), and the last request formed the batch. Before B1a
+    // the front session's 2 went first (4 in all); one joiner after another, 2 + 3 + 4 + 5 + 6.
+    expect(infos).toHaveLength(2);
+    expect(
+      new Set(infos.map((e) => (e.kind === 'message' ? toHex(e.data.slice(3, 35)) : ''))),
+    ).toEqual(new Set([relay.client('alice').engine.current!.sid]));
     const confirmations = relay.log
       .slice(before)
       .filter((e) => e.kind === 'message' && e.data[1] === MessageType.SESSION_CONFIRMATION);
@@ -314,5 +321,100 @@ describe('batch admission: state', () => {
       const mine = relay.client(j).engine.sessions.get(sid as never);
       expect([j, mine?.kind, mine?.joiners.length]).toEqual([j, 'batch', joiners.length]);
     }
+  });
+});
+
+describe('rule B1a: members gather the clients still arriving', () => {
+  /** The PARTICIPANTS_INFO frames ordered since log index `from`, parsed. */
+  function infosSince(relay: SimRelay, from: number) {
+    return relay.log.slice(from).flatMap((e) => {
+      if (e.kind !== 'message' || e.data[1] !== MessageType.PARTICIPANTS_INFO) return [];
+      const frame = parseFrame(e.data);
+      if (!frame.ok) throw new Error(frame.error);
+      const body = decodeBody(frame.value, 'PARTICIPANTS_INFO');
+      if (!body.ok) throw new Error(body.error);
+      return [{ seq: e.seq, sid: toHex(frame.value.sid!), body: body.value }];
+    });
+  }
+
+  it('joiners whose relay joins come before their requests: one batch at the last request, no one-joiner wave', () => {
+    const relay = buildRoom(['alice', 'bob', 'carol'], 'b1a-burst');
+    const from = relay.log.length;
+    const joiners = ['j0', 'j1', 'j2', 'j3'];
+    // Not a burst: the members read every event as it comes, the front request included.
+    for (const j of joiners) relay.join(j);
+    relay.drain(); // no timer fires
+    const sid = assertConverged(relay, ['alice', 'bob', 'carol', ...joiners]);
+    const alice = relay.client('alice');
+    expect(alice.engine.current?.kind).toBe('batch');
+    // Every member contribution went to the batch: none to the front joiner's own session.
+    const infos = infosSince(relay, from);
+    expect(infos.map((i) => i.sid)).toEqual([sid, sid, sid]);
+    // The batch formed at the last request, before any member frame.
+    const requests = relay.log
+      .slice(from)
+      .filter((e) => e.kind === 'message' && e.data[1] === MessageType.JOIN_REQUEST);
+    expect(requests).toHaveLength(joiners.length);
+    const created = alice.engine.sessions.get(sid as never)?.createdSeq;
+    expect(created).toBe(requests.at(-1)?.seq);
+    expect(Math.min(...infos.map((i) => i.seq))).toBeGreaterThan(created ?? Infinity);
+  });
+
+  it('a client that joins the relay and never asks holds a lone joiner back by the window at most', () => {
+    const relay = buildRoom(['alice', 'bob'], 'b1a-silent');
+    relay.join('zed', { silent: true }); // in the relay room, never sends a request
+    const from = relay.log.length;
+    relay.join('dave');
+    relay.drain();
+    const dave = relay.client('dave');
+    expect(dave.engine.isMember).toBe(false);
+    expect(infosSince(relay, from)).toEqual([]); // the members hold dave's session for zed
+    const t0 = relay.clock;
+    relay.settle(ARRIVAL_WINDOW_MS - 1);
+    expect(dave.engine.isMember).toBe(false);
+    relay.settle(1); // the gather timer fires at the window's end; the round takes no fake time
+    expect(dave.engine.isMember).toBe(true);
+    expect(relay.clock - t0).toBe(ARRIVAL_WINDOW_MS);
+    assertConverged(relay, ['alice', 'bob', 'dave']);
+    // With nobody arriving, the same join goes at once (no timer fires).
+    relay.join('erin');
+    relay.drain();
+    expect(relay.client('erin').engine.isMember).toBe(true);
+  });
+
+  it('the sponsor hands the joiner who is arriving, so a joiner attaching meanwhile decides alike', () => {
+    const relay = buildRoom(['alice', 'bob'], 'b1a-transfer');
+    relay.join('zed', { silent: true });
+    const from = relay.log.length;
+    relay.join('dave');
+    relay.settle(ARRIVAL_WINDOW_MS); // the gather timer: the members answer dave
+    const withState = infosSince(relay, from).filter((i) => i.body.state);
+    expect(withState).toHaveLength(1);
+    const state = decodePublicState(withState[0]!.body.state!);
+    if (!state.ok) throw new Error(state.error);
+    expect(state.value.arriving?.map(([nick]) => nick)).toEqual(['zed']);
+    // dave decides from that state as the members do: the next arrivals form one batch.
+    relay.settle(1_000);
+    const parent = relay.client('alice').engine.current?.sid;
+    for (const j of ['j0', 'j1']) relay.join(j);
+    relay.drain();
+    const sid = assertConverged(relay, ['alice', 'bob', 'dave', 'j0', 'j1']);
+    expect(relay.client('dave').engine.sessions.get(sid as never)?.kind).toBe('batch');
+    expectSameStatuses(relay, ['alice', 'bob', 'dave', 'j0', 'j1'], parent);
+  });
+
+  it('snapshots keep who is arriving: a member restarted mid-gather still forms the batch', () => {
+    const relay = buildRoom(['alice', 'bob'], 'b1a-restart');
+    relay.join('j0');
+    relay.join('j1');
+    relay.join('j2');
+    // Step until j0's request is ordered and read by bob; j1 and j2 are still arriving.
+    const bob = relay.client('bob');
+    stepUntil(relay, () => bob.engine.pending.joiners.includes('j0' as never));
+    relay.restart('bob');
+    relay.drain();
+    const sid = assertConverged(relay, ['alice', 'bob', 'j0', 'j1', 'j2']);
+    expect(bob.engine.current?.kind).toBe('batch');
+    expect(infosSince(relay, 0).filter((i) => i.sid === sid)).toHaveLength(2);
   });
 });
