@@ -6,7 +6,7 @@ import type { ParsedFrame } from './codec';
 import { decodeBody, encodeFrame, verifyFrame } from './codec';
 import { confirmation, deriveSid, ringSecret, sessionKey, tripleDh } from './derive';
 import { reconcile } from './membership';
-import { arm, emitSession, newOwnPart, send, setPhase } from './room-effects';
+import { arm, emitSession, newOwnPart, send, setPhase, warmPairKey } from './room-effects';
 import type { Ordered, RoomState } from './room-state';
 import { EMPTY } from './room-state';
 import { Session } from './session';
@@ -59,6 +59,8 @@ export function onJoinRequest(
     ? `batch join of ${(room.batchJoiners ?? []).join(', ')}`
     : `join of ${event.nick}`;
   reconcile(room, event.seq, event.at, { kind: 'created', detail });
+  // Others are still arriving: a batch is likely, and we are waiting anyway (rule B1a).
+  if (room.arriving.size > 0) warmPairKey(room, { nick: event.nick, lt, eph });
   return 'accepted';
 }
 

@@ -1,6 +1,7 @@
 // What every module of the engine does to the room state (room-state.ts) besides its own
 // concern: queue effects (send, emit, warn, arm and cancel timers), report and kill sessions, and
 // the few lookups and key caches they all share.
+import { CryptoError } from './crypto';
 import { tripleDh } from './derive';
 import type { AppEvent, JoinPhase, WarningCode } from './events';
 import type { RoomState } from './room-state';
@@ -78,7 +79,7 @@ export function pairKey(room: RoomState, session: Session, peerIndex: number): U
     const peer = session.participants[peerIndex] as Participant;
     // Sibling sessions on one parent reuse everyone's next ephemeral key, so the same pair
     // key serves all of them: compute it once (each session keeps its own copy to wipe).
-    const cacheKey = `${toHex(own.eph.publicKey)}|${peer.nick}|${toHex(peer.lt)}|${toHex(peer.eph)}`;
+    const cacheKey = pairCacheKey(own.eph.publicKey, peer);
     let shared = room.pairKeyCache.get(cacheKey);
     if (!shared) {
       shared = tripleDh(room.crypto, { nick: room.nick, lt: room.identity, eph: own.eph }, peer);
@@ -88,6 +89,28 @@ export function pairKey(room: RoomState, session: Session, peerIndex: number): U
     own.pairKeys.set(peerIndex, k);
   }
   return k;
+}
+
+function pairCacheKey(ownEph: Uint8Array, peer: Participant): string {
+  return `${toHex(ownEph)}|${peer.nick}|${toHex(peer.lt)}|${toHex(peer.eph)}`;
+}
+
+/**
+ * Rule B1a: while other clients are still arriving, a member computes its pair key with a joiner
+ * that has just asked, in the time it waits anyway, so that the batch contribution finds every
+ * joiner's key cached. Only a cache: a key that does not convert fails later, where it is used.
+ */
+export function warmPairKey(room: RoomState, peer: Participant): void {
+  const eph = room.current?.own?.next;
+  if (!eph || !room.current?.indexByNick.has(room.nick)) return;
+  const cacheKey = pairCacheKey(eph.publicKey, peer);
+  if (room.pairKeyCache.has(cacheKey)) return;
+  try {
+    const own = { nick: room.nick, lt: room.identity, eph };
+    room.pairKeyCache.set(cacheKey, tripleDh(room.crypto, own, peer));
+  } catch (error) {
+    if (!(error instanceof CryptoError)) throw error;
+  }
 }
 
 /** Forget cached pair keys: they belong to ephemeral keys of sessions now superseded. */
