@@ -1,6 +1,7 @@
 // `bench concurrent`: k simultaneous joiners into a room of n, against single joins.
 import { describeMachine, fmt } from '../common';
 import { concurrentTable, runConcurrent, summarizeConcurrent } from '../concurrent';
+import { ParallelTransport } from '../parallel-transport';
 import type { BenchOutput, Common, Target, Values } from '../suite-kit';
 import {
   finish,
@@ -17,18 +18,22 @@ export async function concurrentSuite(values: Values, c: Common): Promise<BenchO
   const ns = list(values, 'n', c.quick ? [3] : [5, 20, 50]);
   const ks = list(values, 'k', c.quick ? [2] : [2, 5, 10]);
   const machine = describeMachine();
+  let gcMsLeftOut: number | null = null;
   const records = await withTransport(
     values,
     c,
     Math.max(...ns) + Math.max(...ks) + 5,
-    (transport) =>
-      runConcurrent(transport, {
+    async (transport) => {
+      const out = await runConcurrent(transport, {
         ns,
         ks,
         timeoutMs: c.timeoutMs,
         onCell: (r) =>
           c.progress(`concurrent n=${r.n} k=${r.k}: ${fmt(r.seconds, 3)} s, ratio ${fmt(r.ratio)}`),
-      }),
+      });
+      if (transport instanceof ParallelTransport) gcMsLeftOut = Math.round(transport.gcMs);
+      return out;
+    },
   );
   const summary = summarizeConcurrent(records);
   const target = records.find((r) => r.n === 20 && r.k === 10);
@@ -61,6 +66,8 @@ export async function concurrentSuite(values: Values, c: Common): Promise<BenchO
         latencyMs: latencyOf(values),
         relayMicrosPerDelivery:
           c.transportKind === 'parallel' ? (relayMicrosOf(values) ?? 8) : null,
+        /** Parallel transport: garbage collection of the shared heap left out of the steps. */
+        gcMsLeftOut,
       },
       results: records,
       summary: { ...summary, targets },
@@ -68,6 +75,11 @@ export async function concurrentSuite(values: Values, c: Common): Promise<BenchO
     markdown: [
       `## concurrent: k joiners at once into a room of n (${transportLabel(values, c)})`,
       concurrentTable(records),
+      ...(gcMsLeftOut === null
+        ? []
+        : [
+            `Garbage collection of the shared heap left out of the clients' steps: ${gcMsLeftOut} ms in the whole run (room builds included).`,
+          ]),
       targetsTable(targets),
     ].join('\n\n'),
   };
