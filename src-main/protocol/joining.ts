@@ -3,7 +3,7 @@
 import { isBanned } from './accountability';
 import { gatherBatch } from './batch';
 import type { ParsedFrame } from './codec';
-import { decodeBody, encodeFrame, verifyFrame } from './codec';
+import { decodeBody, encodeFrame, MessageType, verifyFrame } from './codec';
 import { confirmation, deriveSid, ringSecret, sessionKey, tripleDh } from './derive';
 import { reconcile } from './membership';
 import { arm, emitSession, newOwnPart, send, setPhase, warmPairKey } from './room-effects';
@@ -44,6 +44,10 @@ export function onJoinRequest(
   if (!verifyFrame(room.crypto, frame, body.value.eph)) return 'bad-signature';
   if (room.mode !== 'attached') return 'accepted';
   const wasArriving = room.arriving.delete(event.nick);
+  // No session yet: nobody could answer, and clients that found or adopt the coming genesis saw
+  // different parts of the stream before it (each from its own relay join). A request counts
+  // from the genesis on, identically for all; its sender asks again when it sees the genesis.
+  if (!room.current) return 'ignored: no session to join yet';
   if (room.current?.indexByNick.has(event.nick) && !room.pendingLeavers.has(event.nick)) {
     return 'ignored: already a member';
   }
@@ -62,6 +66,17 @@ export function onJoinRequest(
   // Others are still arriving: a batch is likely, and we are waiting anyway (rule B1a).
   if (room.arriving.size > 0) warmPairKey(room, { nick: event.nick, lt, eph });
   return 'accepted';
+}
+
+/** Whether one of our JOIN_REQUESTs is among the events buffered before `seq`. */
+function requestedBefore(room: RoomState, seq: number): boolean {
+  return room.buffer.some(
+    (e) =>
+      e.kind === 'message' &&
+      e.seq < seq &&
+      e.nick === room.nick &&
+      e.data[1] === MessageType.JOIN_REQUEST,
+  );
 }
 
 export function attachEmpty(room: RoomState, seq: Seq): void {
@@ -106,7 +121,12 @@ export function onGenesisConfirmation(
   const participant: Participant = { nick: g.nick as Nick, lt: g.lt, eph: g.eph };
   const sidBytes = deriveSid(room.crypto, null, [participant]);
   if (!bytesEqual(sidBytes, frame.sid!)) return 'sid-mismatch';
-  if (room.mode !== 'attached') return 'ignored: not following the room yet';
+  if (room.mode !== 'attached') {
+    // Our request was ordered before the room existed, so it counts for nobody: ask again now
+    // rather than at the next retry (the request of a joiner only counts after the genesis).
+    if (room.mode === 'detached' && requestedBefore(room, event.seq)) sendJoinRequest(room);
+    return 'ignored: not following the room yet';
+  }
   if (room.current) return 'ignored: room already has a session';
   const sid = asSid(toHex(sidBytes));
   const session = new Session(

@@ -86,3 +86,45 @@ describe('issue 11: one adversary among honest clients', () => {
     }, 120_000);
   }
 });
+
+describe('found by the simulator: a vetoer that founds the room after the honest members left', () => {
+  // \`npm run simulate -- --clients 10 --schedules 150 --seed 3 --adversary veto\`, schedule 51:
+  // the founder leaves; the vetoer arrives next and founds the room alone (rule 5). Requests
+  // ordered before its genesis used to make their senders pending in the founder's view, but
+  // not in the view of c4, which adopted the same genesis later from its own buffer (it joined
+  // the relay after some of them): their sids differed, c4 read the vetoer's veto as stale while
+  // the vetoer was removed for it, and the honest clients never converged. Requests now count
+  // from the genesis on, and a client whose request came before a genesis asks again at once.
+  it('converges with every honest client a member', () => {
+    const actions = ACTIONS as Action[];
+    expect(runSchedule(actions, '3:51').violations).toEqual([]);
+  });
+});
+
+const ACTIONS = [
+  { kind: 'join', name: 'c0', behaviour: 'honest' },
+  { kind: 'step', count: 6 },
+  { kind: 'join', name: 'c1', behaviour: 'honest' },
+  { kind: 'chat', pick: 133153 },
+  { kind: 'garbage', pick: 238738, bytes: 187 },
+  { kind: 'join', name: 'c2', behaviour: 'honest' },
+  { kind: 'leave', pick: 813658, listen: true },
+  { kind: 'disconnect', pick: 575186 },
+  { kind: 'join', name: 'c3', behaviour: 'veto' },
+  { kind: 'wait', ms: 7990 },
+  { kind: 'step', count: 20 },
+  { kind: 'join', name: 'c4', behaviour: 'honest' },
+  { kind: 'step', count: 1 },
+  { kind: 'join', name: 'c5', behaviour: 'honest' },
+  { kind: 'step', count: 20 },
+  { kind: 'join', name: 'c6', behaviour: 'honest' },
+  { kind: 'step', count: 19 },
+  { kind: 'join', name: 'c7', behaviour: 'honest' },
+  { kind: 'leave', pick: 959932, listen: true },
+  { kind: 'join', name: 'c8', behaviour: 'honest' },
+  { kind: 'chat', pick: 379487 },
+  { kind: 'garbage', pick: 82760, bytes: 81 },
+  { kind: 'join', name: 'c9', behaviour: 'honest' },
+  { kind: 'step', count: 13 },
+  { kind: 'garbage', pick: 977681, bytes: 168 },
+];

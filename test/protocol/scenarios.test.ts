@@ -436,3 +436,23 @@ describe('lazy contributions', () => {
     expect(relay.client('alice').engine.current?.members).toContain('dave');
   });
 });
+
+describe('requests count from the genesis on (docs/PROTOCOL.md "Founding a room")', () => {
+  it('a request ordered before the genesis makes nobody pending; its sender asks again at once', () => {
+    const relay = new SimRelay('before-genesis');
+    const f = relay.join('f');
+    f.connected = false; // f reads nothing yet: j's request is ordered before f's genesis
+    const j = relay.join('j');
+    relay.drain();
+    f.connected = true;
+    relay.drain(); // no timer fires: j does not wait for its retry
+    assertConverged(relay, ['f', 'j']);
+    const outcomes = f.events.flatMap((e) =>
+      e.type === 'log' && e.eventType === 'JOIN_REQUEST' ? [e.outcome] : [],
+    );
+    expect(outcomes).toEqual(['ignored: no session to join yet', 'accepted']);
+    const requests = relay.log.filter((e) => e.kind === 'message' && e.data[1] === 1);
+    expect(requests.map((e) => e.nick)).toEqual(['j', 'j']);
+    expect(j.engine.isMember).toBe(true);
+  });
+});
