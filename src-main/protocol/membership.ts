@@ -23,15 +23,19 @@ import type { Departure, DropReason, MessageEvent, PendingJoiner, RoomState } fr
 import { Session } from './session';
 import type { TransitionReason } from './transitions';
 import type { Nick, Participant, Seq } from './types';
-import { asSid, toHex } from './types';
+import { asSid, compareBytes, toHex } from './types';
 
-/** The sessions that should be in limbo on the current session, from the pending lists. */
-export function desiredSessions(room: RoomState): {
+interface Desired {
   kind: SessionKind;
   joiner: PendingJoiner | null;
   list: Participant[];
   joiners?: Nick[];
-}[] {
+  /** One-joiner sessions: what its sid is remembered by (`sidOf`). */
+  memo?: string;
+}
+
+/** The sessions that should be in limbo on the current session, from the pending lists. */
+export function desiredSessions(room: RoomState): Desired[] {
   const c = room.current;
   if (!c || room.blame) return []; // nothing is built while a blame round is open
   const base: Participant[] = [];
@@ -42,12 +46,7 @@ export function desiredSessions(room: RoomState): {
   if (base.length === 0) return [];
   // A member whose next key was revealed builds nothing until its replacement is ordered.
   if (base.some((p) => room.burned.has(p.nick))) return [];
-  const out: {
-    kind: SessionKind;
-    joiner: PendingJoiner | null;
-    list: Participant[];
-    joiners?: Nick[];
-  }[] = [];
+  const out: Desired[] = [];
   // The batch first: the one-joiner sessions created with it see that it covers them.
   const inBatch = room.pendingJoiners.filter(
     (j) => room.batchJoiners?.includes(j.nick) && !base.some((p) => p.nick === j.nick),
@@ -60,10 +59,13 @@ export function desiredSessions(room: RoomState): {
     const joiners = list.filter((p) => inBatch.some((j) => j.nick === p.nick)).map((p) => p.nick);
     out.push({ kind: 'batch', joiner: null, list, joiners });
   }
+  const baseNicks = new Set(base.map((p) => p.nick));
+  const sortedBase = sortParticipants(base);
+  const baseKey = `${c.sid}|${base.map((p) => `${p.nick}:${toHex(p.eph)}`).join(',')}`;
   for (const j of room.pendingJoiners) {
-    const list = sortParticipants([...base, { nick: j.nick, lt: j.lt, eph: j.eph }]);
-    if (new Set(list.map((p) => p.nick)).size !== list.length) continue;
-    out.push({ kind: 'join', joiner: j, list });
+    if (baseNicks.has(j.nick)) continue;
+    const memo = `${baseKey}|${j.nick}|${toHex(j.lt)}|${toHex(j.eph)}`;
+    out.push({ kind: 'join', joiner: j, list: joinList(sortedBase, j), memo });
   }
   if ([...room.pendingLeavers].some((l) => c.indexByNick.has(l))) {
     out.push({ kind: 'leave', joiner: null, list: sortParticipants(base) });
@@ -73,6 +75,40 @@ export function desiredSessions(room: RoomState): {
   return out;
 }
 
+/** `sorted` with the joiner inserted in participant order (`sorted` holds no one of its nick). */
+function joinList(sorted: Participant[], j: PendingJoiner): Participant[] {
+  const key = utf8.encode(j.nick);
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (compareBytes(utf8.encode((sorted[mid] as Participant).nick), key) < 0) lo = mid + 1;
+    else hi = mid;
+  }
+  const list = sorted.slice();
+  list.splice(lo, 0, { nick: j.nick, lt: j.lt, eph: j.eph });
+  return list;
+}
+
+const utf8 = new TextEncoder();
+
+/**
+ * The sid of a desired session. A one-joiner session's is remembered by everything its list is
+ * made of (C, every other participant's nick and next key, the joiner's nick and keys): every
+ * ordered event reconciles, and recomputing every pending joiner's sid at each request made a
+ * burst of k requests cost O(k^2) hashes of n + 1 keys, which put members behind the relay.
+ */
+function sidOf(room: RoomState, c: Session, d: Desired): Uint8Array {
+  if (!d.memo) return deriveSid(room.crypto, c.sidBytes, d.list);
+  let sid = room.sidMemo.get(d.memo);
+  if (!sid) {
+    sid = deriveSid(room.crypto, c.sidBytes, d.list);
+    if (room.sidMemo.size >= 1_024) room.sidMemo.clear();
+    room.sidMemo.set(d.memo, sid);
+  }
+  return sid;
+}
+
 /** Kill the in-limbo sessions that no longer match the pending lists; create the missing ones. */
 export function reconcile(room: RoomState, seq: Seq, at: number, why: TransitionReason): void {
   const c = room.current;
@@ -80,7 +116,7 @@ export function reconcile(room: RoomState, seq: Seq, at: number, why: Transition
   normalizeBatch(room);
   const desired = desiredSessions(room).map((d) => ({
     ...d,
-    sidBytes: deriveSid(room.crypto, c.sidBytes, d.list),
+    sidBytes: sidOf(room, c, d),
   }));
   const wanted = new Set(desired.map((d) => toHex(d.sidBytes)));
   for (const s of limboOnCurrent(room)) {
@@ -189,6 +225,7 @@ export function makeCurrent(room: RoomState, winner: Session, seq: Seq, at: numb
   room.history = historyStart(room.crypto, winner.sidBytes);
   room.burned.clear();
   clearPairKeyCache(room);
+  room.sidMemo.clear();
   room.pendingJoiners = room.pendingJoiners.filter((j) => !winner.indexByNick.has(j.nick));
   for (const nick of winner.members) room.slowJoiners.delete(nick);
   room.pendingLeavers = new Set([...room.pendingLeavers].filter((l) => winner.indexByNick.has(l)));

@@ -241,6 +241,8 @@ export interface RoomState {
   history: Uint8Array;
   readonly genesisKeys: Map<string, { eph: SignKeyPair; sk: Uint8Array; next: SignKeyPair }>;
   readonly pairKeyCache: Map<string, Uint8Array>;
+  /** Sids by participant list on the current session (membership.ts `sidOf`): a local cache. */
+  readonly sidMemo: Map<string, Uint8Array>;
   /**
    * Joiners whose front session once made the others stall (a local memory, like the stall
    * timer itself: it only decides when we contribute, never what wins). They are not the front
@@ -295,6 +297,7 @@ export function newRoomState(config: EngineConfig, ops: EngineOps): RoomState {
     history: EMPTY,
     genesisKeys: new Map(),
     pairKeyCache: new Map(),
+    sidMemo: new Map(),
     slowJoiners: new Set(),
     admission: defaultAdmission(),
     inviteKeys: null,
