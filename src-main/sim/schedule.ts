@@ -229,7 +229,7 @@ export function runSchedule(actions: Action[], seed: string): ScheduleResult {
 function checkInvariants(relay: SimRelay, roles: Roles): string[] {
   const honest = honestConnected(relay, roles);
   const violations = convergenceViolations(honest, roles);
-  if (violations.length === 0 && honest.length > 0) {
+  if (violations.length === 0 && honest.length > 0 && !heldByAdversaries(honest, roles)) {
     violations.push(...finalRoundViolations(relay, honest));
   }
   violations.push(
@@ -285,12 +285,26 @@ function honestConnected(relay: SimRelay, roles: Roles): SimClient[] {
     );
 }
 
+/**
+ * Every honest client agrees on a current session whose members are all adversaries: the room is
+ * held by the adversary alone. mayDepart keeps the last honest member in while an adversary is
+ * there, but an adversary that arrives after the last honest member left may found the room
+ * alone (rule 5): then nobody honest can admit anyone, which no protocol can change
+ * (docs/PROTOCOL.md "Accountability", the bound).
+ */
+function heldByAdversaries(honest: SimClient[], roles: Roles): boolean {
+  const first = honest[0]?.engine.current;
+  if (!first || honest.some((c) => c.engine.current?.sid !== first.sid)) return false;
+  return first.members.every((m) => roles.adversaries.has(m));
+}
+
 /** 1. Convergence: one current sid, the same members, all honest connected clients in it. */
 function convergenceViolations(honest: SimClient[], roles: Roles): string[] {
   const violations: string[] = [];
   const sids = new Set(honest.map((c) => c.engine.current?.sid ?? 'none'));
   if (sids.size > 1)
     violations.push(`honest clients disagree on the current session (${sids.size} sids)`);
+  if (heldByAdversaries(honest, roles)) return violations; // they agree; nobody can admit them
   const expected = honest.map((c) => c.nick).sort();
   for (const c of honest) {
     if (!c.engine.isMember) violations.push(`${c.nick} (honest, connected) is not a member`);
@@ -409,6 +423,7 @@ function sessionOrderViolations(honest: SimClient[]): string[] {
 function accountabilityViolations(relay: SimRelay, roles: Roles, honest: SimClient[]): string[] {
   const violations = noHonestBlamedViolations(relay, roles);
   if (roles.adversaries.size + roles.silent.size > 1) return violations;
+  if (heldByAdversaries(honest, roles)) return violations;
   const clock = boundClock(relay);
   violations.push(
     ...admissionBoundViolations(clock, roles, honest),
