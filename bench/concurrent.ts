@@ -6,7 +6,7 @@
 //   3. k connected clients send their relay `join` in the same event-loop turn; we time until
 //      all n + k clients have one and the same (n + k)-member session current; then they all
 //      leave and the room settles back to n.
-// Steps 2 and 3 alternate three times, and each side's median counts (the record's traffic and
+// Steps 2 and 3 alternate five times (`--trials`), and each side's median counts (the record's traffic and
 // work are those of the median concurrent trial): one sample of either on a shared machine moved
 // the ratio by half.
 // Session rounds: the sessions that became current in the first member's view during step 3
@@ -15,13 +15,15 @@ import type { BenchClient, ClientStats, Transport } from './harness';
 import { BenchRoom, diffStats, diffTraffic } from './harness';
 import { buildRoom, measuredJoin, type JoinRecord } from './join';
 
-/** Trials of each side per cell, alternating (the medians count). */
-const TRIALS = 3;
+/** Trials of each side per cell, alternating (the medians count): `--trials`, 5 unless told. */
+const TRIALS = 5;
 import { fmt, fmtInt, markdownTable, round, sum } from './common';
 
 export interface ConcurrentOptions {
   ns: number[];
   ks: number[];
+  /** Trials of each side per cell (default TRIALS). */
+  trials?: number;
   timeoutMs?: number;
   onCell?: (r: ConcurrentRecord) => void;
 }
@@ -158,7 +160,7 @@ export async function runConcurrent(
         const build = await buildRoom(room, n, { timeoutMs });
         const singles: JoinRecord[] = [];
         const trials: ConcurrentRecord[] = [];
-        for (let trial = 1; trial <= TRIALS; trial++) {
+        for (let trial = 1; trial <= (options.trials ?? TRIALS); trial++) {
           const single = await measuredJoin(room, `single${trial}`, timeoutMs);
           singles.push(single.record);
           await room.leave(single.client);

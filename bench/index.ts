@@ -27,7 +27,7 @@ suites:
   join        build a room one join at a time      --max N (100) --compare mls --plot
               [--mls-max N] [--mls-time-limit S (900)] [--plot-dir DIR (docs/benchmarks)]
               [--workers W: spread the clients over W worker processes]
-  concurrent  k simultaneous joiners into n        --n 5,20,50 --k 2,5,10
+  concurrent  k simultaneous joiners into n        --n 5,20,50 --k 2,5,10 [--trials T (5)]
   chat        a room of n exchanging messages      --n 20 --m 2000 --rate 500 --rate-seconds 4
               [--window 32] [--probes 4] [--text-bytes 100]
   relay       deliveries through one relay node    --connections 300 --rooms 3 --seconds 5
@@ -70,6 +70,7 @@ export async function runBench(argv: string[]): Promise<BenchOutput> {
       'plot-dir': { type: 'string' },
       n: { type: 'string' },
       k: { type: 'string' },
+      trials: { type: 'string' },
       m: { type: 'string' },
       rate: { type: 'string' },
       'rate-seconds': { type: 'string' },

@@ -5,6 +5,7 @@ import { ParallelTransport } from '../parallel-transport';
 import type { BenchOutput, Common, Target, Values } from '../suite-kit';
 import {
   finish,
+  num,
   judged,
   latencyOf,
   list,
@@ -17,6 +18,7 @@ import {
 export async function concurrentSuite(values: Values, c: Common): Promise<BenchOutput> {
   const ns = list(values, 'n', c.quick ? [3] : [5, 20, 50]);
   const ks = list(values, 'k', c.quick ? [2] : [2, 5, 10]);
+  const trials = Math.max(1, Math.floor(num(values, 'trials', c.quick ? 3 : 5)));
   const machine = describeMachine();
   let gcMsLeftOut: number | null = null;
   const records = await withTransport(
@@ -27,6 +29,7 @@ export async function concurrentSuite(values: Values, c: Common): Promise<BenchO
       const out = await runConcurrent(transport, {
         ns,
         ks,
+        trials,
         timeoutMs: c.timeoutMs,
         onCell: (r) =>
           c.progress(`concurrent n=${r.n} k=${r.k}: ${fmt(r.seconds, 3)} s, ratio ${fmt(r.ratio)}`),
@@ -61,6 +64,7 @@ export async function concurrentSuite(values: Values, c: Common): Promise<BenchO
       params: {
         ns,
         ks,
+        trials,
         transport: c.transportKind,
         verifyThreads: c.verifyThreads,
         latencyMs: latencyOf(values),
