@@ -25,6 +25,9 @@ import type { TransitionReason } from './transitions';
 import type { Nick, Participant, Seq } from './types';
 import { asSid, compareBytes, toHex } from './types';
 
+/** From how many pending joiners on their one-joiner sessions' sids are remembered (`sidOf`). */
+const MEMO_FROM = 3;
+
 interface Desired {
   kind: SessionKind;
   joiner: PendingJoiner | null;
@@ -61,10 +64,15 @@ export function desiredSessions(room: RoomState): Desired[] {
   }
   const baseNicks = new Set(base.map((p) => p.nick));
   const sortedBase = sortParticipants(base);
-  const baseKey = `${c.sid}|${base.map((p) => `${p.nick}:${toHex(p.eph)}`).join(',')}`;
+  // Remembering sids pays only when several joiners are pending (a burst); a lone joiner's sid
+  // is hashed as before, without building the key.
+  const baseKey =
+    room.pendingJoiners.length >= MEMO_FROM
+      ? `${c.sid}|${base.map((p) => `${p.nick}:${toHex(p.eph)}`).join(',')}`
+      : null;
   for (const j of room.pendingJoiners) {
     if (baseNicks.has(j.nick)) continue;
-    const memo = `${baseKey}|${j.nick}|${toHex(j.lt)}|${toHex(j.eph)}`;
+    const memo = baseKey ? `${baseKey}|${j.nick}|${toHex(j.lt)}|${toHex(j.eph)}` : undefined;
     out.push({ kind: 'join', joiner: j, list: joinList(sortedBase, j), memo });
   }
   if ([...room.pendingLeavers].some((l) => c.indexByNick.has(l))) {

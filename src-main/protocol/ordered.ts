@@ -43,6 +43,7 @@ export function onOrdered(room: RoomState, event: Ordered): void {
   if (room.mode === 'detached' || room.mode === 'idle') {
     if (event.kind !== 'joined' || event.nick !== room.nick) pushBuffer(room, event);
   }
+  const arriving = room.arriving.size;
   if (room.mode === 'attached') pruneArrivals(room, event.at);
   // A member's frame closes the batch window (docs/PROTOCOL.md "Batch admission", rule B1):
   // who may join the batch is read before the frame applies, the batch forms after it.
@@ -50,7 +51,9 @@ export function onOrdered(room: RoomState, event: Ordered): void {
   const outcome = applyOrdered(room, event);
   if (candidates) formBatch(room, candidates, event.seq, event.at);
   // Nobody arriving any more: a front session we held goes ahead (rule B1a).
-  if (room.mode === 'attached') releaseGather(room, event.seq);
+  if (room.mode === 'attached' && arriving > 0 && room.arriving.size === 0) {
+    releaseGather(room, event.seq);
+  }
   emit(room, {
     type: 'log',
     seq: event.seq,
