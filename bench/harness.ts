@@ -49,6 +49,8 @@ export interface TransportOptions {
   latencyMs?: number;
   /** Parallel transport: the relay's time per recipient of a frame, µs. */
   relayMicrosPerDelivery?: number;
+  /** Parallel transport: model the relay's write batcher with this flush interval (ms). */
+  relayBatchMs?: number;
 }
 
 /** Real time, for the transports that run in it. */
@@ -69,6 +71,7 @@ export async function openTransport(options: TransportOptions): Promise<Transpor
     return new ParallelTransport({
       latencyMs: options.latencyMs,
       relayMicrosPerDelivery: options.relayMicrosPerDelivery,
+      relayBatchMs: options.relayBatchMs,
     });
   }
   const pool = VerifyPool.start({ threads: options.verifyThreads ?? 0 });

@@ -47,6 +47,8 @@ common:
                         across a network; default 0, loopback)
   --relay-us U          parallel transport: the relay's time per recipient of a frame, µs
                         (default 8: socket.io at half saturation in docs/benchmarks/relay.md)
+  --relay-batch-ms B    parallel transport: model the relay's write batcher, flushing every B ms
+                        (the relay's default 1); a delivery in a batch costs 1.1 µs, a write the rest
   --verify-threads N    join, concurrent, chat: threads verifying signatures ahead of the
                         engines, as the app does (default: cores - 1, at most 4; 0: inline)`;
 
@@ -87,6 +89,7 @@ export async function runBench(argv: string[]): Promise<BenchOutput> {
       'verify-threads': { type: 'string' },
       'latency-ms': { type: 'string' },
       'relay-us': { type: 'string' },
+      'relay-batch-ms': { type: 'string' },
       quiet: { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },

@@ -77,7 +77,12 @@ export interface Common {
 /** How the clients ran, for a suite's heading. */
 export function transportLabel(values: Values, c: Common): string {
   if (c.transportKind === 'parallel') {
-    return `parallel transport: every client on a core of its own, relay latency ${latencyOf(values)} ms, relay ${relayMicrosOf(values) ?? 8} µs per recipient, verification inline`;
+    const batch = relayBatchOf(values);
+    const relay =
+      batch === undefined
+        ? `relay ${relayMicrosOf(values) ?? 8} µs per recipient`
+        : `relay write batching every ${batch} ms (${relayMicrosOf(values) ?? 8} µs a write of one frame)`;
+    return `parallel transport: every client on a core of its own, relay latency ${latencyOf(values)} ms, ${relay}, verification inline`;
   }
   return `${c.transportKind} transport, ${threadsLabel(c.verifyThreads)}`;
 }
@@ -90,6 +95,17 @@ export function relayMicrosOf(values: Values): number | undefined {
     throw new Error('--relay-us takes microseconds from 0 to 1000');
   }
   return us;
+}
+
+/** `--relay-batch-ms B`: the parallel transport models the relay's write batcher (interval B). */
+export function relayBatchOf(values: Values): number | undefined {
+  const raw = values['relay-batch-ms'];
+  if (raw === undefined) return undefined;
+  const ms = Number(raw);
+  if (!Number.isFinite(ms) || ms < 0 || ms > 50) {
+    throw new Error('--relay-batch-ms takes milliseconds from 0 to 50');
+  }
+  return ms;
 }
 
 export function latencyOf(values: Values): number {
@@ -115,6 +131,7 @@ export async function withTransport<T>(
     verifyThreads: c.verifyThreads,
     latencyMs: latencyOf(values),
     relayMicrosPerDelivery: relayMicrosOf(values),
+    relayBatchMs: relayBatchOf(values),
   });
   try {
     return await run(transport);

@@ -17,13 +17,14 @@ interface Summary {
 
 export function targetsOf(dir: string): { suite: string; date: string; target: Target }[] {
   const out: { suite: string; date: string; target: Target }[] = [];
-  // concurrent three ways: all clients in one process, and a core per client (parallel
-  // transport) with the relay on loopback and 5 ms away.
+  // concurrent four ways: all clients in one process, and a core per client (parallel
+  // transport) with the relay on loopback and 5 ms away, and on loopback with its write batcher.
   const files: [string, string][] = [
     ['join', 'join'],
     ['concurrent', 'concurrent'],
     ['concurrent', 'concurrent-parallel'],
     ['concurrent', 'concurrent-parallel-5ms'],
+    ['concurrent', 'concurrent-parallel-batched'],
     ['chat', 'chat'],
     ['relay', 'relay'],
   ];

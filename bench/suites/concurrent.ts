@@ -9,6 +9,7 @@ import {
   judged,
   latencyOf,
   list,
+  relayBatchOf,
   relayMicrosOf,
   targetsTable,
   transportLabel,
@@ -48,7 +49,9 @@ export async function concurrentSuite(values: Values, c: Common): Promise<BenchO
         value: target
           ? `${target.allAdmitted ? 'all admitted' : 'NOT all admitted'}, ${fmt(target.ratio, 1)}x${
               c.transportKind === 'parallel'
-                ? ` (a core per client, relay latency ${latencyOf(values)} ms)`
+                ? ` (a core per client, relay latency ${latencyOf(values)} ms${
+                    relayBatchOf(values) === undefined ? '' : ', relay batching writes'
+                  })`
                 : ` (${c.transportKind}: all ${target.n + target.k} clients share this machine)`
             }`
           : 'not run',
@@ -70,6 +73,7 @@ export async function concurrentSuite(values: Values, c: Common): Promise<BenchO
         latencyMs: latencyOf(values),
         relayMicrosPerDelivery:
           c.transportKind === 'parallel' ? (relayMicrosOf(values) ?? 8) : null,
+        relayBatchMs: c.transportKind === 'parallel' ? (relayBatchOf(values) ?? null) : null,
         /** Parallel transport: garbage collection of the shared heap left out of the steps. */
         gcMsLeftOut,
       },

@@ -7,7 +7,7 @@
 import { GCProfiler } from 'node:v8';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Link, RelayEvent } from '../../bench/harness';
-import { ParallelTransport } from '../../bench/parallel-transport';
+import { ParallelTransport, RELAY_MICROS_CORKED } from '../../bench/parallel-transport';
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -102,6 +102,60 @@ describe('the parallel transport (bench/parallel-transport.ts)', () => {
       expect((p.got.get('ping:1') as number) - t0).toBeCloseTo(2, 6);
       expect((p.got.get('ping:2') as number) - t0).toBeCloseTo(4, 6);
     }
+  });
+
+  it('with the write batcher modelled, a burst leaves in one write per recipient', async () => {
+    transport = new ParallelTransport({
+      latencyMs: 0,
+      relayMicrosPerDelivery: 500,
+      relayBatchMs: 1,
+    });
+    const a = await peer('a', 0, false);
+    const others = await Promise.all(['b', 'c', 'd'].map((n) => peer(n, 0, false)));
+    await transport.settled();
+    // Past the joins' flushes: the next flush may go at the end of the relay's turn.
+    transport.setTimer('a', 10, () => {
+      for (let i = 1; i <= 3; i++) a.link.send(enc.encode(`burst:${i}`));
+    });
+    const t0 = transport.now() + 10;
+    const started = performance.now();
+    while (!others.every((p) => p.got.has('burst:3')) && performance.now() - started < 5_000) {
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    await transport.settled();
+    // Three frames corked for four recipients (1.1 µs each), then one write each (the rest of
+    // 500 µs): all three arrive together (each handled after the one before: a few µs apart,
+    // where one frame's fan-out alone is 2 ms), right after the step that sent them.
+    const corked = (3 * 4 * RELAY_MICROS_CORKED) / 1000;
+    const writes = (4 * (500 - RELAY_MICROS_CORKED)) / 1000;
+    for (const p of [a, ...others]) {
+      const at = [1, 2, 3].map((i) => (p.got.get(`burst:${i}`) as number) - t0);
+      expect((at[2] as number) - (at[0] as number)).toBeLessThan(0.5);
+      expect(at[0]).toBeGreaterThanOrEqual(corked + writes);
+      expect(at[0]).toBeLessThan(corked + writes + 1_000);
+    }
+    // Without the batcher the same burst costs three whole fan-outs (the test above): 6 ms.
+    expect(corked + writes).toBeLessThan(2.1);
+  });
+
+  it('with the write batcher modelled, a relay busy flushing writes again only an interval later', async () => {
+    transport = new ParallelTransport({ latencyMs: 0, relayMicrosPerDelivery: 0, relayBatchMs: 5 });
+    const a = await peer('a', 0, false);
+    const b = await peer('b', 0, false);
+    await transport.settled();
+    transport.setTimer('a', 20, () => a.link.send(enc.encode('first')));
+    transport.setTimer('b', 21, () => b.link.send(enc.encode('second')));
+    const t0 = transport.now();
+    const started = performance.now();
+    while (!a.got.has('second') && performance.now() - started < 5_000) {
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    // An idle relay flushes at once; the next frame, 1 ms later, waits for the 5 ms interval.
+    const first = (a.got.get('first') as number) - t0;
+    const second = (a.got.get('second') as number) - t0;
+    expect(first).toBeGreaterThanOrEqual(20);
+    expect(first).toBeLessThan(21);
+    expect(second).toBeCloseTo(first + 5, 1);
   });
 
   it('fires timers at virtual time, in their client’s queue, and never a cancelled one', async () => {

@@ -196,6 +196,27 @@ describe('npm run bench (smoke)', () => {
     expect(markdown).toContain('every client on a core of its own, relay latency 5 ms');
   });
 
+  it('the same with the relay write batcher modelled (--relay-batch-ms)', async () => {
+    const { file, markdown } = await run([
+      'concurrent',
+      '--n',
+      '3',
+      '--k',
+      '2',
+      '--trials',
+      '1',
+      '--transport',
+      'parallel',
+      '--relay-batch-ms',
+      '1',
+    ]);
+    const [cell] = file['results'] as Json[];
+    expect(cell?.['allAdmitted']).toBe(true);
+    positive(cell as Json, ['seconds', 'singleJoinSeconds', 'ratio']);
+    expect((file['params'] as Json)['relayBatchMs']).toBe(1);
+    expect(markdown).toContain('relay write batching every 1 ms');
+  });
+
   it('chat n=3 m=20', async () => {
     const { file } = await run([
       'chat',
