@@ -19,7 +19,7 @@ import {
   warn,
 } from './room-effects';
 import type { RoomState } from './room-state';
-import { ARRIVAL_WINDOW_MS, EMPTY } from './room-state';
+import { EMPTY, GATHER_HOLD_MS } from './room-state';
 import type { Session } from './session';
 import { encodePublicState } from './state-transfer';
 import type { Nick, Participant, Seq, SignKeyPair } from './types';
@@ -43,7 +43,7 @@ export function startParticipating(room: RoomState, session: Session, seq: Seq):
   }
   if (gathering(room, session)) {
     session.deferred = true;
-    arm(room, `gather:${session.sid}`, ARRIVAL_WINDOW_MS);
+    arm(room, `gather:${session.sid}`, GATHER_HOLD_MS);
     return;
   }
   contribute(room, session, seq);
@@ -52,7 +52,7 @@ export function startParticipating(room: RoomState, session: Session, seq: Seq):
 /**
  * Rule B1a (docs/PROTOCOL.md "Batch admission"): a member holds its contribution to the front
  * join session while other clients that joined the relay room have not sent their request yet
- * (at most ARRIVAL_WINDOW_MS, our gather timer), so that joiners arriving together are admitted
+ * (at most GATHER_HOLD_MS, our gather timer), so that joiners arriving together are admitted
  * by one batch without a wasted one-joiner wave. A local choice of when to send.
  */
 export function gathering(room: RoomState, session: Session): boolean {

@@ -132,10 +132,13 @@ export const MAX_DEAD_SESSIONS = 64;
 /** Most joiners one batch session admits; later ones wait for the next batch. */
 export const MAX_BATCH = 64;
 /**
- * How long (relay time) a client that joined the relay room counts as arriving: members hold
- * the front join session for it at most this long (docs/PROTOCOL.md "Batch admission", B1a).
+ * How long (relay time) a client that joined the relay room counts as arriving (docs/PROTOCOL.md
+ * "Batch admission", B1a): ordered state, the same for every client. Long enough for a joiner
+ * whose host is slow to ask (with 1 s, a loaded machine split a burst of three into two batches).
  */
-export const ARRIVAL_WINDOW_MS = 1_000;
+export const ARRIVAL_WINDOW_MS = 5_000;
+/** The longest a member holds its front join session for clients still arriving (local). */
+export const GATHER_HOLD_MS = 1_000;
 /** Most arriving clients remembered; the oldest is forgotten first. */
 export const MAX_ARRIVING = 256;
 

@@ -9,7 +9,7 @@ import { batchStallMs, contribute, frontJoinSession, gathering, sendTimeout } fr
 import { sendRekey } from './membership';
 import { arm, isMember, kill, limboOnCurrent } from './room-effects';
 import type { RoomState } from './room-state';
-import { ARRIVAL_WINDOW_MS } from './room-state';
+import { GATHER_HOLD_MS } from './room-state';
 import type { Nick } from './types';
 import { asSeq, asSid } from './types';
 
@@ -113,7 +113,7 @@ export function rearmTimers(room: RoomState): void {
   }
   for (const s of limboOnCurrent(room)) {
     if (s.deferred) arm(room, `stall:${s.sid}`, room.stallMs);
-    if (s.deferred && gathering(room, s)) arm(room, `gather:${s.sid}`, ARRIVAL_WINDOW_MS);
+    if (s.deferred && gathering(room, s)) arm(room, `gather:${s.sid}`, GATHER_HOLD_MS);
     if (s.kind === 'batch' && s.own && !s.stalled)
       arm(room, `batch-stall:${s.sid}`, batchStallMs(room, s));
     if (s.own && room.current?.indexByNick.has(room.nick))

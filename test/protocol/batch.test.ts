@@ -3,7 +3,7 @@
 // members and statuses, and who could read what.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { decodeBody, MessageType, parseFrame } from '../../src-main/protocol/codec';
-import { ARRIVAL_WINDOW_MS } from '../../src-main/protocol/room-state';
+import { ARRIVAL_WINDOW_MS, GATHER_HOLD_MS } from '../../src-main/protocol/room-state';
 import { decodePublicState } from '../../src-main/protocol/state-transfer';
 import type { AppEvent } from '../../src-main/protocol/events';
 import type { SimClient, SimRelay } from '../../src-main/sim/relay';
@@ -370,13 +370,14 @@ describe('rule B1a: members gather the clients still arriving', () => {
     expect(dave.engine.isMember).toBe(false);
     expect(infosSince(relay, from)).toEqual([]); // the members hold dave's session for zed
     const t0 = relay.clock;
-    relay.settle(ARRIVAL_WINDOW_MS - 1);
+    relay.settle(GATHER_HOLD_MS - 1);
     expect(dave.engine.isMember).toBe(false);
     relay.settle(1); // the gather timer fires at the window's end; the round takes no fake time
     expect(dave.engine.isMember).toBe(true);
-    expect(relay.clock - t0).toBe(ARRIVAL_WINDOW_MS);
+    expect(relay.clock - t0).toBe(GATHER_HOLD_MS);
     assertConverged(relay, ['alice', 'bob', 'dave']);
-    // With nobody arriving, the same join goes at once (no timer fires).
+    // Once zed is forgotten (ARRIVAL_WINDOW_MS of relay time), a join goes at once again.
+    relay.settle(ARRIVAL_WINDOW_MS);
     relay.join('erin');
     relay.drain();
     expect(relay.client('erin').engine.isMember).toBe(true);
@@ -387,20 +388,29 @@ describe('rule B1a: members gather the clients still arriving', () => {
     relay.join('zed', { silent: true });
     const from = relay.log.length;
     relay.join('dave');
-    relay.settle(ARRIVAL_WINDOW_MS); // the gather timer: the members answer dave
+    relay.settle(GATHER_HOLD_MS); // the gather timer: the members answer dave
     const withState = infosSince(relay, from).filter((i) => i.body.state);
     expect(withState).toHaveLength(1);
     const state = decodePublicState(withState[0]!.body.state!);
     if (!state.ok) throw new Error(state.error);
     expect(state.value.arriving?.map(([nick]) => nick)).toEqual(['zed']);
-    // dave decides from that state as the members do: the next arrivals form one batch.
-    relay.settle(1_000);
+    // dave decides from that state as the members do. zed still counts as arriving, so the
+    // third request does not close the window and j3, asking before the members answer, is in
+    // the batch; had dave not known of zed, it would have formed a batch of three at j2's request.
     const parent = relay.client('alice').engine.current?.sid;
-    for (const j of ['j0', 'j1']) relay.join(j);
+    for (const j of ['j0', 'j1', 'j2']) relay.join(j);
     relay.drain();
-    const sid = assertConverged(relay, ['alice', 'bob', 'dave', 'j0', 'j1']);
-    expect(relay.client('dave').engine.sessions.get(sid as never)?.kind).toBe('batch');
-    expectSameStatuses(relay, ['alice', 'bob', 'dave', 'j0', 'j1'], parent);
+    relay.join('j3');
+    relay.drain();
+    relay.settle(GATHER_HOLD_MS);
+    const all = ['alice', 'bob', 'dave', 'j0', 'j1', 'j2', 'j3'];
+    const sid = assertConverged(relay, all);
+    const batch = relay.client('dave').engine.sessions.get(sid as never);
+    expect([batch?.kind, [...(batch?.joiners ?? [])].sort()]).toEqual([
+      'batch',
+      ['j0', 'j1', 'j2', 'j3'],
+    ]);
+    expectSameStatuses(relay, all, parent);
   });
 
   it('snapshots keep who is arriving: a member restarted mid-gather still forms the batch', () => {
@@ -416,5 +426,35 @@ describe('rule B1a: members gather the clients still arriving', () => {
     const sid = assertConverged(relay, ['alice', 'bob', 'j0', 'j1', 'j2']);
     expect(bob.engine.current?.kind).toBe('batch');
     expect(infosSince(relay, 0).filter((i) => i.sid === sid)).toHaveLength(2);
+  });
+
+  it('members slow to answer: a joiner slow to ask still makes the batch of those who joined with it', () => {
+    // The e2e batch test's shape under load: alice reads nothing for a while; chen joined the
+    // relay first but asks last, brian asks 1.1 s after chen joined. With a 1 s memory of who
+    // is arriving (the first version of B1a), chen was forgotten at brian's request, which then
+    // formed a batch of two; chen is remembered for ARRIVAL_WINDOW_MS (5 s) now.
+    const relay = buildRoom(['alice'], 'b1a-slow-asker');
+    const alice = relay.client('alice');
+    alice.connected = false;
+    const chen = relay.join('chen');
+    chen.connected = false; // in the relay room, not asking yet
+    relay.settle(900);
+    relay.join('ada');
+    const brian = relay.join('brian');
+    brian.connected = false;
+    relay.drain(); // ada asks at 0.9 s
+    relay.settle(200);
+    brian.connected = true;
+    relay.drain(); // brian asks at 1.1 s
+    relay.settle(100);
+    chen.connected = true;
+    relay.drain(); // chen asks at 1.2 s
+    const mark = alice.events.length;
+    alice.connected = true;
+    relay.drain();
+    const sid = assertConverged(relay, ['alice', 'ada', 'brian', 'chen']);
+    const won = rounds(alice, mark);
+    expect(won.map((e) => [e.sid, e.kind])).toEqual([[sid, 'batch']]);
+    expect([...(won[0]?.joiners ?? [])].sort()).toEqual(['ada', 'brian', 'chen']);
   });
 });
