@@ -19,6 +19,7 @@ export function normalizeBatch(room: RoomState): void {
   if (!room.batchJoiners) return;
   const left = room.batchJoiners.filter((n) => pending.has(n) && !room.unbatchable.has(n));
   room.batchJoiners = left.length >= 2 ? left : null;
+  if (!room.batchJoiners) room.batchOpen = false;
 }
 
 /**
@@ -108,10 +109,29 @@ export function pruneArrivals(room: RoomState, at: number): void {
  * Returns whether it formed; the caller reconciles.
  */
 export function gatherBatch(room: RoomState): boolean {
-  if (room.arriving.size > 0 || room.mode !== 'attached') return false;
+  if (room.mode !== 'attached') return false;
+  if (room.batchOpen && room.batchJoiners) return joinOpenBatch(room);
+  if (room.arriving.size > 0) return false;
   const candidates = batchCandidates(room);
   if (!candidates) return false;
   room.batchJoiners = candidates;
+  room.batchOpen = true;
+  return true;
+}
+
+/**
+ * A request ordered while the B1a batch is still open (no member of C has spoken since it
+ * formed): the joiner joins it, as it would have under B1, whose window closes at the first
+ * member frame. Nothing of the batch was ordered from a member yet, so nothing ordered is lost;
+ * a member's contribution in flight to the batch as it was is dropped, and every member
+ * contributes again to the batch as it is now.
+ */
+function joinOpenBatch(room: RoomState): boolean {
+  const joiners = room.batchJoiners as Nick[];
+  const last = room.pendingJoiners[room.pendingJoiners.length - 1];
+  if (!last || joiners.includes(last.nick) || joiners.length >= MAX_BATCH) return false;
+  if (room.unbatchable.has(last.nick) || room.current?.indexByNick.has(last.nick)) return false;
+  room.batchJoiners = [...joiners, last.nick];
   return true;
 }
 

@@ -57,8 +57,9 @@ export function onJoinRequest(
   if (gate !== null) return gate;
   const { lt, eph } = body.value;
   room.pendingJoiners.push({ nick: event.nick, lt, eph, seq: event.seq });
-  // The last of the clients arriving together has asked: their batch forms now (rule B1a).
-  const batch = wasArriving && gatherBatch(room);
+  // The last of the clients arriving together has asked: their batch forms now (rule B1a); a
+  // batch formed so is open to requests until a member speaks.
+  const batch = (wasArriving || room.batchOpen) && gatherBatch(room);
   const detail = batch
     ? `batch join of ${(room.batchJoiners ?? []).join(', ')}`
     : `join of ${event.nick}`;

@@ -241,6 +241,7 @@ export function makeCurrent(room: RoomState, winner: Session, seq: Seq, at: numb
   room.rekeyRequested = false;
   // Every session is built anew on the winner: the joiners pending now form the next batch.
   room.batchJoiners = null;
+  room.batchOpen = false;
   room.batchJoiners = batchCandidates(room);
   if (winner.indexByNick.has(room.nick)) {
     if (winner.own) {

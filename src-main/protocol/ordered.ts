@@ -47,7 +47,9 @@ export function onOrdered(room: RoomState, event: Ordered): void {
   if (room.mode === 'attached') pruneArrivals(room, event.at);
   // A member's frame closes the batch window (docs/PROTOCOL.md "Batch admission", rule B1):
   // who may join the batch is read before the frame applies, the batch forms after it.
-  const candidates = batchTrigger(room, event) ? batchCandidates(room) : null;
+  const trigger = batchTrigger(room, event);
+  if (trigger) room.batchOpen = false; // a member spoke: the B1a batch takes no more joiners
+  const candidates = trigger ? batchCandidates(room) : null;
   const outcome = applyOrdered(room, event);
   if (candidates) formBatch(room, candidates, event.seq, event.at);
   // Nobody arriving any more: a front session we held goes ahead (rule B1a).

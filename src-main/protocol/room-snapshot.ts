@@ -44,6 +44,7 @@ export function toSnapshot(room: RoomState): Uint8Array {
     ...(room.batchJoiners ? { batchJoiners: [...room.batchJoiners] } : {}),
     ...(room.unbatchable.size ? { unbatchable: [...room.unbatchable] } : {}),
     ...(room.arriving.size ? { arriving: [...room.arriving] } : {}),
+    ...(room.batchOpen ? { batchOpen: true } : {}),
     ...(admissionSnapshot(room) ? { admission: admissionSnapshot(room) } : {}),
     ...(room.blame
       ? {
@@ -86,6 +87,7 @@ export function restoreSnapshot(room: RoomState, x: EngineSnapshot): void {
   room.batchJoiners = x.batchJoiners ? (x.batchJoiners as Nick[]) : null;
   room.unbatchable = new Set((x.unbatchable ?? []) as Nick[]);
   room.arriving = new Map((x.arriving ?? []).map(([n, at]) => [n as Nick, at]));
+  room.batchOpen = x.batchOpen ?? false;
   restoreAdmission(room, x.admission);
   if (x.blame) {
     const b = x.blame;

@@ -217,6 +217,11 @@ export interface RoomState {
    * with the relay time of their `joined` (docs/PROTOCOL.md rule B1a). Ordered state.
    */
   arriving: Map<Nick, number>;
+  /**
+   * The batch formed by rule B1a before any member spoke: requests ordered until the first frame
+   * of a member of C still join it, as they would have under B1. Ordered state.
+   */
+  batchOpen: boolean;
   accusations: Map<Nick, Set<Nick>>;
   rekeyRequested: boolean;
   readonly presence: Set<Nick>;
@@ -283,6 +288,7 @@ export function newRoomState(config: EngineConfig, ops: EngineOps): RoomState {
     batchJoiners: null,
     unbatchable: new Set(),
     arriving: new Map(),
+    batchOpen: false,
     accusations: new Map(),
     rekeyRequested: false,
     presence: new Set(),

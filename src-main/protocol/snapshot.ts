@@ -106,6 +106,7 @@ export const engineSnapshotSchema = v.object({
   unbatchable: v.optional(v.array(v.string())),
   // Added with rule B1a (docs/PROTOCOL.md "Batch admission"): clients arriving, relay time.
   arriving: v.optional(v.array(v.tuple([v.string(), v.number()]))),
+  batchOpen: v.optional(v.boolean()),
   // Added with the admission policy (docs/PROTOCOL.md "Admission policy").
   admission: v.optional(
     v.object({

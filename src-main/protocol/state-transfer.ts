@@ -73,6 +73,8 @@ export const publicStateSchema = v.strictObject({
   unbatchable: v.optional(v.pipe(v.array(nick), v.maxLength(4096))),
   /** Clients arriving (rule B1a): joined the relay room, no request yet; relay time of joining. */
   arriving: v.optional(v.pipe(v.array(v.tuple([nick, v.number()])), v.maxLength(256))),
+  /** The batch formed by rule B1a still takes requests (no member has spoken since). */
+  batchOpen: v.optional(v.boolean()),
   admission: v.optional(admissionSchema),
   limbo: v.array(
     v.strictObject({

@@ -70,6 +70,7 @@ export function restoreRollback(room: RoomState, saved: Rollback): void {
   room.rekeyRequested = false;
   room.banned = [];
   room.batchJoiners = null;
+  room.batchOpen = false;
   room.unbatchable.clear();
   room.arriving.clear();
 }
@@ -105,6 +106,7 @@ export function importState(room: RoomState, state: PublicState): string {
   room.batchJoiners = state.batch ? (state.batch as Nick[]) : null;
   room.unbatchable = new Set((state.unbatchable ?? []) as Nick[]);
   room.arriving = new Map((state.arriving ?? []).map(([n, at]) => [n as Nick, at]));
+  room.batchOpen = state.batchOpen ?? false;
   if (state.previous) {
     // Kept only to verify a LEAVE still in flight under it; we never held its keys.
     const p = state.previous;
@@ -175,6 +177,7 @@ export function exportState(room: RoomState, seq: Seq): PublicState {
     ...(room.batchJoiners ? { batch: [...room.batchJoiners] } : {}),
     ...(room.unbatchable.size ? { unbatchable: [...room.unbatchable] } : {}),
     ...(room.arriving.size ? { arriving: [...room.arriving] } : {}),
+    ...(room.batchOpen ? { batchOpen: true } : {}),
     limbo: limboOnCurrent(room).map((s) => ({
       sid: s.sidBytes,
       confirmed: s.confirmed.flatMap((n, i) => (n ? [[i, n] as [number, Uint8Array]] : [])),

@@ -457,4 +457,34 @@ describe('rule B1a: members gather the clients still arriving', () => {
     expect(won.map((e) => [e.sid, e.kind])).toEqual([[sid, 'batch']]);
     expect([...(won[0]?.joiners ?? [])].sort()).toEqual(['ada', 'brian', 'chen']);
   });
+
+  it('a relay join after the others asked, before any member spoke: the batch takes it (B1a batch open)', () => {
+    // The browser test's race: alice is frozen; ada and brian join the relay and ask; only then
+    // does chen's host reach the relay and ask. Nobody was arriving at brian's request, so the
+    // batch formed there; chen's request, ordered before any member of C spoke, joins it, as it
+    // would have under B1 (whose window closes at the first member frame).
+    const relay = buildRoom(['alice', 'bob'], 'b1a-open');
+    const alice = relay.client('alice');
+    const bob = relay.client('bob');
+    alice.connected = false;
+    bob.connected = false;
+    relay.join('ada');
+    relay.join('brian');
+    relay.drain(); // both ask
+    relay.join('chen');
+    relay.drain(); // chen asks after them
+    const mark = alice.events.length;
+    alice.connected = true;
+    bob.connected = true;
+    relay.drain();
+    const sid = assertConverged(relay, ['alice', 'bob', 'ada', 'brian', 'chen']);
+    const won = rounds(alice, mark);
+    expect(won.map((e) => [e.sid, e.kind])).toEqual([[sid, 'batch']]);
+    expect([...(won[0]?.joiners ?? [])].sort()).toEqual(['ada', 'brian', 'chen']);
+    // Once a member has spoken the batch is closed: a later request waits for the next one.
+    relay.join('dan');
+    relay.drain();
+    expect(relay.client('dan').engine.isMember).toBe(true);
+    expect(rounds(alice, mark)).toHaveLength(2);
+  });
 });
