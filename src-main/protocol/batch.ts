@@ -104,13 +104,16 @@ export function pruneArrivals(room: RoomState, at: number): void {
 }
 
 /**
- * Rule B1a: the last arriving client's request (or departure) closes the batch window as a
- * member's frame does (B1): the batch of every fresh pending joiner forms at that event.
- * Returns whether it formed; the caller reconciles.
+ * Rule B1a: after the last arriving client's request (or departure) the batch of every fresh
+ * pending joiner forms at that event, and stays open until a member of C speaks; a request
+ * (`requester`) ordered while it is open joins it. Returns whether the batch changed; the
+ * caller reconciles.
  */
-export function gatherBatch(room: RoomState): boolean {
+export function gatherBatch(room: RoomState, requester: Nick | null): boolean {
   if (room.mode !== 'attached') return false;
-  if (room.batchOpen && room.batchJoiners) return joinOpenBatch(room);
+  if (room.batchOpen && room.batchJoiners) {
+    return requester !== null && joinOpenBatch(room, requester);
+  }
   if (room.arriving.size > 0) return false;
   const candidates = batchCandidates(room);
   if (!candidates) return false;
@@ -126,12 +129,12 @@ export function gatherBatch(room: RoomState): boolean {
  * a member's contribution in flight to the batch as it was is dropped, and every member
  * contributes again to the batch as it is now.
  */
-function joinOpenBatch(room: RoomState): boolean {
+function joinOpenBatch(room: RoomState, nick: Nick): boolean {
   const joiners = room.batchJoiners as Nick[];
-  const last = room.pendingJoiners[room.pendingJoiners.length - 1];
-  if (!last || joiners.includes(last.nick) || joiners.length >= MAX_BATCH) return false;
-  if (room.unbatchable.has(last.nick) || room.current?.indexByNick.has(last.nick)) return false;
-  room.batchJoiners = [...joiners, last.nick];
+  if (room.blame || joiners.includes(nick) || joiners.length >= MAX_BATCH) return false;
+  if (!room.pendingJoiners.some((j) => j.nick === nick)) return false;
+  if (room.unbatchable.has(nick) || room.current?.indexByNick.has(nick)) return false;
+  room.batchJoiners = [...joiners, nick];
   return true;
 }
 

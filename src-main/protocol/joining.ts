@@ -59,7 +59,7 @@ export function onJoinRequest(
   room.pendingJoiners.push({ nick: event.nick, lt, eph, seq: event.seq });
   // The last of the clients arriving together has asked: their batch forms now (rule B1a); a
   // batch formed so is open to requests until a member speaks.
-  const batch = (wasArriving || room.batchOpen) && gatherBatch(room);
+  const batch = (wasArriving || room.batchOpen) && gatherBatch(room, event.nick);
   const detail = batch
     ? `batch join of ${(room.batchJoiners ?? []).join(', ')}`
     : `join of ${event.nick}`;

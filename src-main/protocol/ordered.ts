@@ -91,7 +91,7 @@ export function applyOrdered(room: RoomState, event: Ordered): string {
       return onJoined(room, event);
     case 'left':
       room.presence.delete(event.nick);
-      if (room.arriving.delete(event.nick) && gatherBatch(room)) {
+      if (room.arriving.delete(event.nick) && gatherBatch(room, null)) {
         reconcile(room, event.seq, event.at, {
           kind: 'created',
           detail: `batch join of ${(room.batchJoiners ?? []).join(', ')}`,
