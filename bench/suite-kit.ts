@@ -87,35 +87,28 @@ export function transportLabel(values: Values, c: Common): string {
   return `${c.transportKind} transport, ${threadsLabel(c.verifyThreads)}`;
 }
 
-export function relayMicrosOf(values: Values): number | undefined {
-  const raw = values['relay-us'];
+/** An optional number option within [0, max]; `what` names its unit in the error. */
+function rangedOption(values: Values, name: string, max: number, what: string): number | undefined {
+  const raw = values[name];
   if (raw === undefined) return undefined;
-  const us = Number(raw);
-  if (!Number.isFinite(us) || us < 0 || us > 1_000) {
-    throw new Error('--relay-us takes microseconds from 0 to 1000');
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n < 0 || n > max) {
+    throw new Error(`--${name} takes ${what} from 0 to ${max}`);
   }
-  return us;
+  return n;
+}
+
+export function relayMicrosOf(values: Values): number | undefined {
+  return rangedOption(values, 'relay-us', 1_000, 'microseconds');
 }
 
 /** `--relay-batch-ms B`: the parallel transport models the relay's write batcher (interval B). */
 export function relayBatchOf(values: Values): number | undefined {
-  const raw = values['relay-batch-ms'];
-  if (raw === undefined) return undefined;
-  const ms = Number(raw);
-  if (!Number.isFinite(ms) || ms < 0 || ms > 50) {
-    throw new Error('--relay-batch-ms takes milliseconds from 0 to 50');
-  }
-  return ms;
+  return rangedOption(values, 'relay-batch-ms', 50, 'milliseconds');
 }
 
 export function latencyOf(values: Values): number {
-  const raw = values['latency-ms'];
-  if (raw === undefined) return 0;
-  const ms = Number(raw);
-  if (!Number.isFinite(ms) || ms < 0 || ms > 10_000) {
-    throw new Error('--latency-ms takes milliseconds from 0 to 10000');
-  }
-  return ms;
+  return rangedOption(values, 'latency-ms', 10_000, 'milliseconds') ?? 0;
 }
 
 export async function withTransport<T>(
