@@ -26,6 +26,22 @@ export function encodeU(crypto: Crypto, nick: Nick, lt: Uint8Array): Uint8Array 
   return u;
 }
 
+/**
+ * `sorted` (in participant order, holding no one of `p`'s nick) with `p` inserted in its place:
+ * the same list as sortParticipants([...sorted, p]), without encoding every nick again.
+ */
+export function withParticipant(sorted: readonly Participant[], p: Participant): Participant[] {
+  const key = encoder.encode(p.nick);
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (compareBytes(encoder.encode((sorted[mid] as Participant).nick), key) < 0) lo = mid + 1;
+    else hi = mid;
+  }
+  return [...sorted.slice(0, lo), p, ...sorted.slice(lo)];
+}
+
 /** Participant order: sorted by nick, bytewise on UTF-8. */
 export function sortParticipants<T extends { nick: Nick }>(list: readonly T[]): T[] {
   return list

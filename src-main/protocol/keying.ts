@@ -10,6 +10,7 @@ import {
   cancel,
   coveringBatch,
   emit,
+  isMember,
   limboOnCurrent,
   newOwnPart,
   pairKey,
@@ -57,7 +58,7 @@ export function startParticipating(room: RoomState, session: Session, seq: Seq):
  */
 export function gathering(room: RoomState, session: Session): boolean {
   if (session.kind !== 'join' || session.gatherDone || room.arriving.size === 0) return false;
-  return !!room.current?.indexByNick.has(room.nick) && !session.isJoiner(room.nick);
+  return isMember(room) && !session.isJoiner(room.nick);
 }
 
 /** After an ordered event or our gather timer: the front goes ahead once nobody is arriving. */

@@ -2,7 +2,13 @@
 // and rekeys (PROTOCOL.md rules 1, 3, 4, 7), and the chats held while someone is leaving.
 import { batchCandidates, normalizeBatch, releaseBatchHolds } from './batch';
 import { encodeFrame } from './codec';
-import { deriveSid, historyStart, sortParticipants, transcriptStart } from './derive';
+import {
+  deriveSid,
+  historyStart,
+  sortParticipants,
+  transcriptStart,
+  withParticipant,
+} from './derive';
 import type { SessionKind } from './events';
 import { releaseGather, sendTimeout, startParticipating } from './keying';
 import {
@@ -23,7 +29,7 @@ import type { Departure, DropReason, MessageEvent, PendingJoiner, RoomState } fr
 import { Session } from './session';
 import type { TransitionReason } from './transitions';
 import type { Nick, Participant, Seq } from './types';
-import { asSid, compareBytes, toHex } from './types';
+import { asSid, toHex } from './types';
 
 /** From how many pending joiners on their one-joiner sessions' sids are remembered (`sidOf`). */
 const MEMO_FROM = 3;
@@ -73,7 +79,8 @@ export function desiredSessions(room: RoomState): Desired[] {
   for (const j of room.pendingJoiners) {
     if (baseNicks.has(j.nick)) continue;
     const memo = baseKey ? `${baseKey}|${j.nick}|${toHex(j.lt)}|${toHex(j.eph)}` : undefined;
-    out.push({ kind: 'join', joiner: j, list: joinList(sortedBase, j), memo });
+    const list = withParticipant(sortedBase, { nick: j.nick, lt: j.lt, eph: j.eph });
+    out.push({ kind: 'join', joiner: j, list, memo });
   }
   if ([...room.pendingLeavers].some((l) => c.indexByNick.has(l))) {
     out.push({ kind: 'leave', joiner: null, list: sortParticipants(base) });
@@ -82,23 +89,6 @@ export function desiredSessions(room: RoomState): Desired[] {
   }
   return out;
 }
-
-/** `sorted` with the joiner inserted in participant order (`sorted` holds no one of its nick). */
-function joinList(sorted: Participant[], j: PendingJoiner): Participant[] {
-  const key = utf8.encode(j.nick);
-  let lo = 0;
-  let hi = sorted.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (compareBytes(utf8.encode((sorted[mid] as Participant).nick), key) < 0) lo = mid + 1;
-    else hi = mid;
-  }
-  const list = sorted.slice();
-  list.splice(lo, 0, { nick: j.nick, lt: j.lt, eph: j.eph });
-  return list;
-}
-
-const utf8 = new TextEncoder();
 
 /**
  * The sid of a desired session. A one-joiner session's is remembered by everything its list is

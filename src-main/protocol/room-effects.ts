@@ -79,20 +79,21 @@ export function pairKey(room: RoomState, session: Session, peerIndex: number): U
     const peer = session.participants[peerIndex] as Participant;
     // Sibling sessions on one parent reuse everyone's next ephemeral key, so the same pair
     // key serves all of them: compute it once (each session keeps its own copy to wipe).
-    const cacheKey = pairCacheKey(own.eph.publicKey, peer);
-    let shared = room.pairKeyCache.get(cacheKey);
-    if (!shared) {
-      shared = tripleDh(room.crypto, { nick: room.nick, lt: room.identity, eph: own.eph }, peer);
-      room.pairKeyCache.set(cacheKey, shared);
-    }
-    k = shared.slice();
+    k = sharedPairKey(room, own.eph, peer).slice();
     own.pairKeys.set(peerIndex, k);
   }
   return k;
 }
 
-function pairCacheKey(ownEph: Uint8Array, peer: Participant): string {
-  return `${toHex(ownEph)}|${peer.nick}|${toHex(peer.lt)}|${toHex(peer.eph)}`;
+/** Our triple-DH key with `peer` under our ephemeral `eph`, from the cache or computed into it. */
+function sharedPairKey(room: RoomState, eph: SignKeyPair, peer: Participant): Uint8Array {
+  const cacheKey = `${toHex(eph.publicKey)}|${peer.nick}|${toHex(peer.lt)}|${toHex(peer.eph)}`;
+  let shared = room.pairKeyCache.get(cacheKey);
+  if (!shared) {
+    shared = tripleDh(room.crypto, { nick: room.nick, lt: room.identity, eph }, peer);
+    room.pairKeyCache.set(cacheKey, shared);
+  }
+  return shared;
 }
 
 /**
@@ -102,12 +103,9 @@ function pairCacheKey(ownEph: Uint8Array, peer: Participant): string {
  */
 export function warmPairKey(room: RoomState, peer: Participant): void {
   const eph = room.current?.own?.next;
-  if (!eph || !room.current?.indexByNick.has(room.nick)) return;
-  const cacheKey = pairCacheKey(eph.publicKey, peer);
-  if (room.pairKeyCache.has(cacheKey)) return;
+  if (!eph || !isMember(room)) return;
   try {
-    const own = { nick: room.nick, lt: room.identity, eph };
-    room.pairKeyCache.set(cacheKey, tripleDh(room.crypto, own, peer));
+    sharedPairKey(room, eph, peer);
   } catch (error) {
     if (!(error instanceof CryptoError)) throw error;
   }

@@ -32,6 +32,11 @@ async function run(args: string[]): Promise<{ report: Json; markdown: string; fi
   return { report: report as unknown as Json, markdown, file: written };
 }
 
+/** `bench concurrent` on one small cell: k = 2 joiners into a room of 3, with `extra` options. */
+function concurrentCell(...extra: string[]): ReturnType<typeof run> {
+  return run(['concurrent', '--n', '3', '--k', '2', ...extra]);
+}
+
 function positive(obj: Json, keys: string[]): void {
   for (const key of keys) {
     expect(obj[key], key).toBeTypeOf('number');
@@ -138,16 +143,7 @@ describe('npm run bench (smoke)', () => {
   });
 
   it('concurrent n=3 k=2', async () => {
-    const { file } = await run([
-      'concurrent',
-      '--n',
-      '3',
-      '--k',
-      '2',
-      '--trials',
-      '3',
-      '--relay-in-process',
-    ]);
+    const { file } = await concurrentCell('--trials', '3', '--relay-in-process');
     const [cell] = file['results'] as Json[];
     expect((file['params'] as Json)['trials']).toBe(3);
     expect(cell?.['allAdmitted']).toBe(true);
@@ -175,17 +171,7 @@ describe('npm run bench (smoke)', () => {
   });
 
   it('concurrent n=3 k=2 with every client on a core of its own (parallel transport)', async () => {
-    const { file, markdown } = await run([
-      'concurrent',
-      '--n',
-      '3',
-      '--k',
-      '2',
-      '--transport',
-      'parallel',
-      '--latency-ms',
-      '5',
-    ]);
+    const { file, markdown } = await concurrentCell('--transport', 'parallel', '--latency-ms', '5');
     const [cell] = file['results'] as Json[];
     expect(cell?.['allAdmitted']).toBe(true);
     positive(cell as Json, ['seconds', 'singleJoinSeconds', 'ratio', 'memberCpuMs']);
@@ -197,19 +183,14 @@ describe('npm run bench (smoke)', () => {
   });
 
   it('the same with the relay write batcher modelled (--relay-batch-ms)', async () => {
-    const { file, markdown } = await run([
-      'concurrent',
-      '--n',
-      '3',
-      '--k',
-      '2',
+    const { file, markdown } = await concurrentCell(
       '--trials',
       '1',
       '--transport',
       'parallel',
       '--relay-batch-ms',
       '1',
-    ]);
+    );
     const [cell] = file['results'] as Json[];
     expect(cell?.['allAdmitted']).toBe(true);
     positive(cell as Json, ['seconds', 'singleJoinSeconds', 'ratio']);
